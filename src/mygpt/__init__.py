@@ -1,0 +1,18 @@
+"""mygpt: a small, exact GPT-2-style language model library and CLI, as built by the myGPT book."""
+
+from .attention import MultiHeadAttention, SingleHeadAttention, apply_rope, precompute_rope_cache
+from .block import TransformerBlock
+from .checkpoint import load_checkpoint, save_checkpoint
+from .cli import main
+from .embedding import TokenEmbedding
+from .generate import generate
+from .mlp import MLP
+from .model import GPT
+from .norm import LayerNorm, RMSNorm
+from .tokenizer import BPETokenizer, CharTokenizer
+from .utils import VOCAB, cosine_warmup_lr, estimate_val_loss, get_batch, pick_device, set_seed, to_ids
+
+__version__ = "0.28.0"
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""Causal self-attention (Ch.6-8), rotary positions (Ch.25) and grouped-query attention (Ch.26).
+
+Everything here is the exact reference path: the operations and their order follow NUMERICS §4.3
+so that seeded runs reproduce the book bit for bit.
+"""
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def _causal_mask(max_seq_len: int) -> torch.Tensor:
+    """Additive mask: 0 on and below the diagonal, ``-inf`` above it."""
+    return torch.triu(torch.full((max_seq_len, max_seq_len), float("-inf")), diagonal=1)
+
+
+def _check_length(T: int, max_seq_len: int) -> None:
+    if T > max_seq_len:
+        raise ValueError(f"input length T={T} exceeds max_seq_len={max_seq_len}")
+
+
+def precompute_rope_cache(head_dim: int, max_seq_len: int, base: float = 10000.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cos/sin tables ``(max_seq_len, head_dim // 2)`` for the interleaved-pair rotation."""
+    if head_dim % 2 != 0:
+        raise ValueError(f"head_dim ({head_dim}) must be even for RoPE")
+    inv_freq = 1.0 / (base ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim))
+    positions = torch.arange(max_seq_len, dtype=torch.float32)
+    angles = torch.outer(positions, inv_freq)
+    return torch.cos(angles), torch.sin(angles)
+
+
+def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotate each pair ``(x[2i], x[2i+1])`` of ``x`` ``(..., T, d)`` by its position's angle.
+
+    Row ``t`` uses table row ``t``: positions are indices inside ``x``.
+    """
+    T = x.shape[-2]
+    cos, sin = cos[:T], sin[:T]
+    even, odd = x[..., 0::2], x[..., 1::2]
+    new_even = even * cos - odd * sin
+    new_odd = even * sin + odd * cos
+    return torch.stack([new_even, new_odd], dim=-1).flatten(-2)
+
+
+def _attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor,
+            attn_drop: nn.Module) -> torch.Tensor:
+    """Scaled dot-product attention the book's way: matmul, divide, add mask, softmax, dropout."""
+    scores = (q @ k.transpose(-2, -1)) / math.sqrt(q.shape[-1])
+    scores = scores + mask
+    weights = attn_drop(F.softmax(scores, dim=-1))
+    return weights @ v
+
+
+class SingleHeadAttention(nn.Module):
+    """One causal attention head projecting ``embed_dim -> head_dim -> embed_dim`` (Ch.6-7)."""
+
+    def __init__(self, embed_dim: int, head_dim: int, max_seq_len: int = 64, dropout: float = 0.0):
+        super().__init__()
+        self.embed_dim = embed_dim
+        self.head_dim = head_dim
+        self.max_seq_len = max_seq_len
+        self.dropout = dropout
+        self.W_Q = nn.Linear(embed_dim, head_dim, bias=False)
+        self.W_K = nn.Linear(embed_dim, head_dim, bias=False)
+        self.W_V = nn.Linear(embed_dim, head_dim, bias=False)
+        self.W_O = nn.Linear(head_dim, embed_dim, bias=False)
+        self.attn_drop = nn.Dropout(dropout)
+        self.out_drop = nn.Dropout(dropout)
+        self.register_buffer("causal_mask", _causal_mask(max_seq_len))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        T = x.shape[1]
+        _check_length(T, self.max_seq_len)
+        out = _attend(self.W_Q(x), self.W_K(x), self.W_V(x), self.causal_mask[:T, :T], self.attn_drop)
+        return self.out_drop(self.W_O(out))
+
+
+class MultiHeadAttention(nn.Module):
+    """Causal multi-head attention with optional RoPE and grouped-query K/V heads (Ch.8, 25, 26).
+
+    ``num_kv_heads`` K/V heads are shared by groups of ``kv_repeat`` query heads; query head ``i``
+    uses K/V head ``i // kv_repeat``. RoPE rotates Q and K before the K/V heads are repeated.
+    """
+
+    def __init__(self, embed_dim: int, num_heads: int, max_seq_len: int = 64, dropout: float = 0.0,
+                 position_type: str = "learned", num_kv_heads: int | None = None):
+        super().__init__()
+        if embed_dim % num_heads != 0:
+            raise ValueError(f"embed_dim ({embed_dim}) must be divisible by num_heads ({num_heads})")
+        if num_kv_heads is None:
+            num_kv_heads = num_heads
+        if num_heads % num_kv_heads != 0:
+            raise ValueError(f"num_heads ({num_heads}) must be divisible by num_kv_heads ({num_kv_heads})")
+        self.embed_dim = embed_dim
+        self.num_heads = num_heads
+        self.max_seq_len = max_seq_len
+        self.dropout = dropout
+        self.position_type = position_type
+        self.num_kv_heads = num_kv_heads
+        self.head_dim = embed_dim // num_heads
+        self.kv_repeat = num_heads // num_kv_heads
+        self.W_Q = nn.Linear(embed_dim, num_heads * self.head_dim, bias=False)
+        self.W_K = nn.Linear(embed_dim, num_kv_heads * self.head_dim, bias=False)
+        self.W_V = nn.Linear(embed_dim, num_kv_heads * self.head_dim, bias=False)
+        self.W_O = nn.Linear(embed_dim, embed_dim, bias=False)
+        self.attn_drop = nn.Dropout(dropout)
+        self.out_drop = nn.Dropout(dropout)
+        self.register_buffer("causal_mask", _causal_mask(max_seq_len))
+        if position_type == "rope":
+            cos, sin = precompute_rope_cache(self.head_dim, max_seq_len)
+            self.register_buffer("rope_cos", cos)
+            self.register_buffer("rope_sin", sin)
+
+    def _split_heads(self, t: torch.Tensor, heads: int) -> torch.Tensor:
+        """``(B, T, heads * d)`` -> ``(B, heads, T, d)``."""
+        B, T, _ = t.shape
+        return t.view(B, T, heads, self.head_dim).transpose(1, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, C = x.shape
+        _check_length(T, self.max_seq_len)
+        q = self._split_heads(self.W_Q(x), self.num_heads)
+        k = self._split_heads(self.W_K(x), self.num_kv_heads)
+        v = self._split_heads(self.W_V(x), self.num_kv_heads)
+        if self.position_type == "rope":
+            q = apply_rope(q, self.rope_cos, self.rope_sin)
+            k = apply_rope(k, self.rope_cos, self.rope_sin)
+        if self.kv_repeat > 1:
+            k = k.repeat_interleave(self.kv_repeat, dim=1)
+            v = v.repeat_interleave(self.kv_repeat, dim=1)
+        out = _attend(q, k, v, self.causal_mask[:T, :T], self.attn_drop)
+        out = out.transpose(1, 2).contiguous().view(B, T, C)
+        return self.out_drop(self.W_O(out))

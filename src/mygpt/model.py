@@ -1,0 +1,60 @@
+"""The GPT model: embeddings, a stack of transformer blocks, a final norm and a tied head (Ch.12-13)."""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .attention import _check_length
+from .block import TransformerBlock
+from .embedding import TokenEmbedding
+from .norm import _make_norm
+
+
+class GPT(nn.Module):
+    """A GPT-2-style decoder. ``forward(ids, targets=None) -> (logits, loss | None)``.
+
+    The output head reuses the token-embedding matrix (weight tying), so it adds no parameters.
+    Submodules are created in the book's order: that order fixes the random numbers each weight
+    receives under a seed and the ``state_dict`` key order of checkpoints.
+    """
+
+    def __init__(self, vocab_size: int, embed_dim: int, num_heads: int, num_layers: int,
+                 max_seq_len: int = 64, dropout: float = 0.0, norm_type: str = "layer",
+                 position_type: str = "learned", num_kv_heads: int | None = None):
+        super().__init__()
+        if num_kv_heads is None:
+            num_kv_heads = num_heads
+        self.vocab_size = vocab_size
+        self.embed_dim = embed_dim
+        self.num_heads = num_heads
+        self.num_kv_heads = num_kv_heads
+        self.num_layers = num_layers
+        self.max_seq_len = max_seq_len
+        self.norm_type = norm_type
+        self.position_type = position_type
+        self.token_embedding = TokenEmbedding(vocab_size, embed_dim)
+        if position_type == "learned":
+            self.position_embedding = nn.Embedding(max_seq_len, embed_dim)
+        self.embed_drop = nn.Dropout(dropout)
+        self.blocks = nn.Sequential(*[
+            TransformerBlock(embed_dim, num_heads, max_seq_len, dropout, norm_type=norm_type,
+                             position_type=position_type, num_kv_heads=num_kv_heads)
+            for _ in range(num_layers)
+        ])
+        self.ln_f = _make_norm(embed_dim, norm_type)
+
+    def forward(self, ids: torch.Tensor, targets: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        T = ids.shape[1]
+        _check_length(T, self.max_seq_len)
+        x = self.token_embedding(ids)
+        if self.position_type == "learned":
+            x = x + self.position_embedding(torch.arange(T, device=ids.device))
+        x = self.embed_drop(x)
+        x = self.blocks(x)
+        x = self.ln_f(x)
+        logits = x @ self.token_embedding.embedding.weight.T
+        if targets is None:
+            return logits, None
+        loss = F.cross_entropy(logits.view(-1, logits.shape[-1]), targets.view(-1))
+        return logits, loss

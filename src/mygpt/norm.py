@@ -1,0 +1,47 @@
+"""Normalisation layers written out by hand (Ch.10 LayerNorm, Ch.24 RMSNorm).
+
+These are the exact reference path: they reproduce the book's numbers bit for bit, which
+``nn.LayerNorm`` / ``F.layer_norm`` do not (they agree only to ~1e-5).
+"""
+
+import torch
+from torch import nn
+
+
+class LayerNorm(nn.Module):
+    """``(x - mean) / sqrt(var + eps) * weight + bias`` over the last axis (population variance)."""
+
+    def __init__(self, embed_dim: int, eps: float = 1e-5):
+        super().__init__()
+        self.embed_dim = embed_dim
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(embed_dim))
+        self.bias = nn.Parameter(torch.zeros(embed_dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mean = x.mean(dim=-1, keepdim=True)
+        var = x.var(dim=-1, keepdim=True, unbiased=False)
+        return (x - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias
+
+
+class RMSNorm(nn.Module):
+    """``x / sqrt(mean(x^2) + eps) * weight``: no mean subtraction, no bias."""
+
+    def __init__(self, embed_dim: int, eps: float = 1e-5):
+        super().__init__()
+        self.embed_dim = embed_dim
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(embed_dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rms = torch.sqrt(x.pow(2).mean(dim=-1, keepdim=True) + self.eps)
+        return x / rms * self.weight
+
+
+def _make_norm(embed_dim: int, norm_type: str) -> nn.Module:
+    """Build the norm named by ``norm_type`` (``"layer"`` or ``"rms"``)."""
+    if norm_type == "layer":
+        return LayerNorm(embed_dim)
+    if norm_type == "rms":
+        return RMSNorm(embed_dim)
+    raise ValueError(f"unknown norm_type: {norm_type!r} (expected 'layer' or 'rms')")

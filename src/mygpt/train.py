@@ -1,0 +1,50 @@
+"""The training loop of ``mygpt train`` as a library function (NUMERICS §9, CLI.md §2.3)."""
+
+import contextlib
+
+import torch
+
+from .checkpoint import save_checkpoint
+from .utils import cosine_warmup_lr, estimate_val_loss, get_batch, set_seed
+
+
+def train(model, tokenizer, train_data: torch.Tensor, val_data: torch.Tensor | None, optimizer, *,
+          steps: int, batch_size: int, seq_len: int, lr: float, output: str,
+          precision: str = "fp32", schedule: str = "constant", warmup: int = 0,
+          max_grad_norm: float = 0.0, print_every: int = 500, val_every: int = 0,
+          checkpoint_every: int = 0) -> None:
+    """Run steps ``1..steps``, printing the book's step lines, then save the final checkpoint.
+
+    Reseeds with 42 first, so the batch sequence is independent of the model's initialisation.
+    """
+    device_type = train_data.device.type
+    set_seed(42)
+    for step in range(1, steps + 1):
+        if schedule == "cosine":
+            lr_t = cosine_warmup_lr(step, warmup, steps, lr)
+            for group in optimizer.param_groups:
+                group["lr"] = lr_t
+        x, y = get_batch(train_data, batch_size, seq_len)
+        optimizer.zero_grad()
+        autocast = (torch.autocast(device_type=device_type, dtype=torch.bfloat16)
+                    if precision == "bf16" else contextlib.nullcontext())
+        with autocast:
+            _, loss = model(x, y)
+        loss.backward()
+        if max_grad_norm > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+        optimizer.step()
+
+        is_print = step == 1 or step % print_every == 0 or step == steps
+        is_val = val_data is not None and val_every > 0 and (step % val_every == 0 or step == steps)
+        if is_print or is_val:
+            line = f"step {step:>5}: loss = {loss.item():.4f}"
+            if is_val:
+                line += f"  val = {estimate_val_loss(model, val_data, batch_size, seq_len):.4f}"
+            if schedule == "cosine":
+                line += f"  lr = {lr_t:.2e}"
+            print(line, flush=True)
+        if checkpoint_every > 0 and step % checkpoint_every == 0 and step != steps:
+            save_checkpoint(model, tokenizer, output)
+            print(f"  [checkpoint saved at step {step}]", flush=True)
+    save_checkpoint(model, tokenizer, output)

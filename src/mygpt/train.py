@@ -8,6 +8,27 @@ from .checkpoint import save_checkpoint
 from .utils import cosine_warmup_lr, estimate_val_loss, get_batch, set_seed
 
 
+def make_train_step(model, optimizer, precision: str = "fp32", max_grad_norm: float = 0.0):
+    """Return ``step(x, y) -> loss``: one optimisation step in the book's order (NUMERICS §9).
+
+    zero_grad, forward (under bf16 autocast when asked), backward, optional clipping, AdamW step.
+    The returned loss is this step's forward loss, measured before the update.
+    """
+    def step(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        optimizer.zero_grad()
+        autocast = (torch.autocast(device_type=x.device.type, dtype=torch.bfloat16)
+                    if precision == "bf16" else contextlib.nullcontext())
+        with autocast:
+            _, loss = model(x, y)
+        loss.backward()
+        if max_grad_norm > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+        optimizer.step()
+        return loss
+
+    return step
+
+
 def train(model, tokenizer, train_data: torch.Tensor, val_data: torch.Tensor | None, optimizer, *,
           steps: int, batch_size: int, seq_len: int, lr: float, output: str,
           precision: str = "fp32", schedule: str = "constant", warmup: int = 0,
@@ -17,7 +38,7 @@ def train(model, tokenizer, train_data: torch.Tensor, val_data: torch.Tensor | N
 
     Reseeds with 42 first, so the batch sequence is independent of the model's initialisation.
     """
-    device_type = train_data.device.type
+    train_step = make_train_step(model, optimizer, precision, max_grad_norm)
     set_seed(42)
     for step in range(1, steps + 1):
         if schedule == "cosine":
@@ -25,15 +46,7 @@ def train(model, tokenizer, train_data: torch.Tensor, val_data: torch.Tensor | N
             for group in optimizer.param_groups:
                 group["lr"] = lr_t
         x, y = get_batch(train_data, batch_size, seq_len)
-        optimizer.zero_grad()
-        autocast = (torch.autocast(device_type=device_type, dtype=torch.bfloat16)
-                    if precision == "bf16" else contextlib.nullcontext())
-        with autocast:
-            _, loss = model(x, y)
-        loss.backward()
-        if max_grad_norm > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
-        optimizer.step()
+        loss = train_step(x, y)
 
         is_print = step == 1 or step % print_every == 0 or step == steps
         is_val = val_data is not None and val_every > 0 and (step % val_every == 0 or step == steps)

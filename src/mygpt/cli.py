@@ -20,14 +20,14 @@ DEVICE_HELP = "Compute device. 'auto' picks cuda → mps → cpu in that order."
 PRECISION_HELP = ("Forward-pass precision. fp32 (default) is bit-deterministic; "
                   "bf16 uses torch.autocast.")
 TRAIN_DESCRIPTION = ("Without text_file, trains on a built-in corpus (Python's documentation, no "
-                     "network needed) for 1000 steps, about a minute on two CPU cores, then prints a "
+                     "network needed) for 1500 steps, about a minute on two CPU cores, then prints a "
                      "sample. text_file 'shakespeare' downloads Tiny Shakespeare once into "
                      "$MYGPT_CACHE (default ~/.cache/mygpt); an existing file of that name wins.")
 
 # The book's defaults for --steps/--print-every apply whenever a text file is given; the built-in
 # job is shorter so that the first run finishes in about a minute on a laptop CPU.
 BOOK_STEPS = {"steps": 2000, "print_every": 500}
-BUILTIN_STEPS = {"steps": 1000, "print_every": 250}
+BUILTIN_STEPS = {"steps": 1500, "print_every": 250}
 BUILTIN_PROMPT = "The "
 
 

@@ -167,12 +167,3 @@ def test_shorter_defaults_only_for_the_builtin_job(argv, steps, print_every):
     args = _build_parser().parse_args(argv)
     _fill_step_defaults(args)
     assert (args.steps, args.print_every) == (steps, print_every)
-
-
-@pytest.mark.slow
-def test_the_readme_main_job(tmp_path, monkeypatch, capsys):
-    """Exactly `mygpt train`: trains on the built-in corpus and ends with a sample."""
-    monkeypatch.chdir(tmp_path)
-    main(["train"])
-    out = capsys.readouterr().out
-    assert "saved checkpoint to model.ckpt" in out and "\nThe " in out and (tmp_path / "model.ckpt").is_file()

@@ -16,6 +16,12 @@ from .tokenizer import BPETokenizer, CharTokenizer
 _RECREATE = "re-create it with `mygpt train`"
 
 
+def _reason(err: Exception) -> str:
+    """The first sentence of an exception, short enough for a one-line message."""
+    text = str(err).strip().splitlines()[0].split(". ")[0] if str(err).strip() else ""
+    return f"{type(err).__name__}: {text[:120]}" if text else type(err).__name__
+
+
 def save_checkpoint(model, tokenizer, path: str, training_state: dict | None = None) -> None:
     """Write model weights, tokenizer and config to ``path`` atomically (temp file + rename).
 
@@ -67,9 +73,8 @@ def read_checkpoint(path: str) -> dict:
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # any failure to unpickle means the same thing to the user
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise CheckpointError(f"cannot read checkpoint {path}: corrupt, truncated or not a mygpt "
-                              f"checkpoint ({reason[:200]}); {_RECREATE}") from err
+                              f"checkpoint ({_reason(err)}); {_RECREATE}") from err
     if not isinstance(ckpt, dict) or "model_state_dict" not in ckpt or "config" not in ckpt:
         raise CheckpointError(f"{path} is not a mygpt checkpoint (no model_state_dict/config); "
                               "pass a file written by `mygpt train`")
@@ -99,7 +104,5 @@ def load_checkpoint(path: str) -> tuple[GPT, CharTokenizer | BPETokenizer]:
         )
         model.load_state_dict(ckpt["model_state_dict"])
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CheckpointError(f"checkpoint {path} is inconsistent ({type(err).__name__}: "
-                              f"{reason[:200]}); {_RECREATE}") from err
+        raise CheckpointError(f"checkpoint {path} is inconsistent ({_reason(err)}); {_RECREATE}") from err
     return model, tokenizer

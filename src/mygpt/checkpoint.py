@@ -1,15 +1,32 @@
-"""Saving and loading a trained model together with its tokenizer (Ch.18, extended in Ch.24-28)."""
+"""Saving and loading a trained model together with its tokenizer (Ch.18, extended in Ch.24-28).
+
+The payload keeps the book's keys exactly, so files are interchangeable with the book's package.
+Training may add one optional key, ``"training_state"`` (step, optimizer state, RNG states), made
+only of tensors, numbers, strings and containers so it loads with ``weights_only=True`` like the rest.
+"""
 
 import os
 
 import torch
 
+from .errors import CheckpointError
 from .model import GPT
 from .tokenizer import BPETokenizer, CharTokenizer
 
+_RECREATE = "re-create it with `mygpt train`"
 
-def save_checkpoint(model, tokenizer, path: str) -> None:
-    """Write model weights, tokenizer and config to ``path`` atomically (temp file + rename)."""
+
+def _reason(err: Exception) -> str:
+    """The first sentence of an exception, short enough for a one-line message."""
+    text = str(err).strip().splitlines()[0].split(". ")[0] if str(err).strip() else ""
+    return f"{type(err).__name__}: {text[:120]}" if text else type(err).__name__
+
+
+def save_checkpoint(model, tokenizer, path: str, training_state: dict | None = None) -> None:
+    """Write model weights, tokenizer and config to ``path`` atomically (temp file + rename).
+
+    A previous file at ``path`` survives an interrupted or failed save; no ``.tmp`` file is left.
+    """
     kind = "bpe" if isinstance(tokenizer, BPETokenizer) else "char"
     state = {"chars": tokenizer.chars}
     if kind == "bpe":
@@ -31,9 +48,37 @@ def save_checkpoint(model, tokenizer, path: str) -> None:
             "tokenizer_kind": kind,
         },
     }
+    if training_state is not None:
+        payload["training_state"] = training_state
     tmp = path + ".tmp"
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def read_checkpoint(path: str) -> dict:
+    """Load the raw payload safely (``weights_only=True``: a crafted file cannot run code).
+
+    Raises ``CheckpointError`` for a missing, unreadable, truncated or foreign file.
+    """
+    if not os.path.exists(path):
+        raise CheckpointError(f"checkpoint not found: {path}; train one with `mygpt train` "
+                              "or pass the right path with --checkpoint")
+    if os.path.isdir(path):
+        raise CheckpointError(f"checkpoint {path} is a directory; pass the checkpoint file")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # any failure to unpickle means the same thing to the user
+        raise CheckpointError(f"cannot read checkpoint {path}: corrupt, truncated or not a mygpt "
+                              f"checkpoint ({_reason(err)}); {_RECREATE}") from err
+    if not isinstance(ckpt, dict) or "model_state_dict" not in ckpt or "config" not in ckpt:
+        raise CheckpointError(f"{path} is not a mygpt checkpoint (no model_state_dict/config); "
+                              "pass a file written by `mygpt train`")
+    return ckpt
 
 
 def load_checkpoint(path: str) -> tuple[GPT, CharTokenizer | BPETokenizer]:
@@ -41,20 +86,23 @@ def load_checkpoint(path: str) -> tuple[GPT, CharTokenizer | BPETokenizer]:
 
     Files from every chapter's format load: missing Part II keys fall back to the book's defaults.
     """
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    config = ckpt["config"]
-    kind = config.get("tokenizer_kind", ckpt.get("tokenizer_kind", "char"))
-    if kind == "bpe":
-        state = ckpt["tokenizer_state"]
-        tokenizer = BPETokenizer(state["chars"], state["merges"])
-    else:
-        tokenizer = CharTokenizer(ckpt["tokenizer_chars"])
-    model = GPT(
-        config["vocab_size"], config["embed_dim"], config["num_heads"],
-        num_kv_heads=config.get("num_kv_heads", config["num_heads"]),
-        num_layers=config["num_layers"], max_seq_len=config["max_seq_len"], dropout=0.0,
-        norm_type=config.get("norm_type", "layer"),
-        position_type=config.get("position_type", "learned"),
-    )
-    model.load_state_dict(ckpt["model_state_dict"])
+    ckpt = read_checkpoint(path)
+    try:
+        config = ckpt["config"]
+        kind = config.get("tokenizer_kind", ckpt.get("tokenizer_kind", "char"))
+        if kind == "bpe":
+            state = ckpt["tokenizer_state"]
+            tokenizer = BPETokenizer(state["chars"], state["merges"])
+        else:
+            tokenizer = CharTokenizer(ckpt["tokenizer_chars"])
+        model = GPT(
+            config["vocab_size"], config["embed_dim"], config["num_heads"],
+            num_kv_heads=config.get("num_kv_heads", config["num_heads"]),
+            num_layers=config["num_layers"], max_seq_len=config["max_seq_len"], dropout=0.0,
+            norm_type=config.get("norm_type", "layer"),
+            position_type=config.get("position_type", "learned"),
+        )
+        model.load_state_dict(ckpt["model_state_dict"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        raise CheckpointError(f"checkpoint {path} is inconsistent ({_reason(err)}); {_RECREATE}") from err
     return model, tokenizer

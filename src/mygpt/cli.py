@@ -1,11 +1,15 @@
 """The ``mygpt`` command line: ``train`` and ``generate`` (CLI.md)."""
 
 import argparse
+import sys
 import time
 
 import torch
 
 from .checkpoint import load_checkpoint
+from .cli_checks import check_data, check_generate_args, check_prompt, check_train_args
+from .corpus import load_corpus
+from .errors import MyGPTError
 from .generate import generate
 from .model import GPT
 from .tokenizer import BPETokenizer, CharTokenizer
@@ -15,16 +19,26 @@ from .utils import pick_device, set_seed
 DEVICE_HELP = "Compute device. 'auto' picks cuda → mps → cpu in that order."
 PRECISION_HELP = ("Forward-pass precision. fp32 (default) is bit-deterministic; "
                   "bf16 uses torch.autocast.")
+TRAIN_DESCRIPTION = ("Without text_file, trains on a built-in corpus (Python's documentation, no "
+                     "network needed) for 1500 steps, about a minute on two CPU cores, then prints a "
+                     "sample. text_file 'shakespeare' downloads Tiny Shakespeare once into "
+                     "$MYGPT_CACHE (default ~/.cache/mygpt); an existing file of that name wins.")
+
+# The book's defaults for --steps/--print-every apply whenever a text file is given; the built-in
+# job is shorter so that the first run finishes in about a minute on a laptop CPU.
+BOOK_STEPS = {"steps": 2000, "print_every": 500}
+BUILTIN_STEPS = {"steps": 1500, "print_every": 250}
+BUILTIN_PROMPT = "The "
 
 
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mygpt", description="Tiny GPT trainer and text generator.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    t = sub.add_parser("train", help="Train a GPT on a plain-text file.")
-    t.add_argument("text_file", help="Path to a UTF-8 text file.")
+    t = sub.add_parser("train", help="Train a GPT on a plain-text file.", description=TRAIN_DESCRIPTION)
+    t.add_argument("text_file", nargs="?", default=None, help="Path to a UTF-8 text file.")
     t.add_argument("--output", default="model.ckpt", help="Checkpoint output path.")
-    t.add_argument("--steps", type=int, default=2000)
+    t.add_argument("--steps", type=int, default=None)
     t.add_argument("--batch-size", type=int, default=16)
     t.add_argument("--seq-len", type=int, default=64)
     t.add_argument("--lr", type=float, default=1e-3)
@@ -33,7 +47,7 @@ def _build_parser() -> argparse.ArgumentParser:
     t.add_argument("--num-layers", type=int, default=4)
     t.add_argument("--max-seq-len", type=int, default=64)
     t.add_argument("--dropout", type=float, default=0.0)
-    t.add_argument("--print-every", type=int, default=500)
+    t.add_argument("--print-every", type=int, default=None)
     t.add_argument("--device", default="auto", choices=["auto", "cuda", "mps", "cpu"], help=DEVICE_HELP)
     t.add_argument("--precision", default="fp32", choices=["fp32", "bf16"], help=PRECISION_HELP)
     t.add_argument("--val-split", type=float, default=0.0,
@@ -100,16 +114,28 @@ def _build_tokenizer(args, text: str):
     return tokenizer, data
 
 
+def _fill_step_defaults(args) -> None:
+    """--steps/--print-every not given: the book's values for a text file, shorter ones for the built-in job."""
+    for name, value in (BUILTIN_STEPS if args.text_file is None else BOOK_STEPS).items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+
+
 def _train_command(args) -> None:
+    builtin = args.text_file is None
+    _fill_step_defaults(args)
+    check_train_args(args)
     device = pick_device(args.device)
-    with open(args.text_file) as f:
-        text = f.read()
+    text, source = load_corpus(args.text_file)
+    if builtin:
+        print(f"corpus:       {source}")
     tokenizer, data = _build_tokenizer(args, text)
     data = data.to(device)
     val_data = None
     if args.val_split > 0:
         n_train = int((1.0 - args.val_split) * len(data))
         data, val_data = data[:n_train], data[n_train:]
+    check_data(data, val_data, args)
 
     set_seed(0)
     num_kv_heads = args.num_kv_heads if args.num_kv_heads is not None else args.num_heads
@@ -141,27 +167,51 @@ def _train_command(args) -> None:
     train(model, tokenizer, data, val_data, optimizer, steps=args.steps, batch_size=args.batch_size,
           seq_len=args.seq_len, lr=args.lr, output=args.output, precision=args.precision,
           schedule=args.schedule, warmup=args.warmup, max_grad_norm=args.max_grad_norm,
-          print_every=args.print_every, val_every=args.val_every, checkpoint_every=args.checkpoint_every)
+          print_every=args.print_every, val_every=args.val_every, checkpoint_every=args.checkpoint_every,
+          progress=sys.stderr.isatty())
     print()
     print(f"saved checkpoint to {args.output}")
+    if builtin:
+        print(f"\nsample (prompt {BUILTIN_PROMPT!r}, seed 0, top-k 10):\n")
+        print(_sample(model, tokenizer, BUILTIN_PROMPT, device, max_new_tokens=200, temperature=1.0,
+                      top_k=10, seed=0, precision=args.precision))
+        print(f"\nmore: mygpt generate --checkpoint {args.output} --prompt {BUILTIN_PROMPT!r}")
+
+
+def _sample(model, tokenizer, prompt: str, device: torch.device, *, max_new_tokens: int,
+            temperature: float, top_k: int, seed: int, precision: str) -> str:
+    """Seed, encode the prompt, sample (under bf16 autocast when asked) and decode prompt + continuation."""
+    set_seed(seed)
+    ids = tokenizer.encode(prompt).unsqueeze(0).to(device)
+    autocast = (torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+                if precision == "bf16" else torch.autocast(device_type=device.type, enabled=False))
+    with autocast:
+        out = generate(model, ids, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k)
+    return tokenizer.decode(out[0])
 
 
 def _generate_command(args) -> None:
+    check_generate_args(args)
     device = pick_device(args.device)
-    print(f"device: {device}\n")
     model, tokenizer = load_checkpoint(args.checkpoint)
+    check_prompt(args.prompt, tokenizer.chars)
+    print(f"device: {device}\n")
     model.to(device)
-    set_seed(args.seed)
-    prompt = tokenizer.encode(args.prompt).unsqueeze(0).to(device)
-    autocast = (torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-                if args.precision == "bf16" else torch.autocast(device_type=device.type, enabled=False))
-    with autocast:
-        out = generate(model, prompt, max_new_tokens=args.max_new_tokens,
-                       temperature=args.temperature, top_k=args.top_k)
-    print(tokenizer.decode(out[0]))
+    print(_sample(model, tokenizer, args.prompt, device, max_new_tokens=args.max_new_tokens,
+                  temperature=args.temperature, top_k=args.top_k, seed=args.seed, precision=args.precision))
 
 
-def main() -> None:
-    """Parse ``sys.argv[1:]`` and run the chosen sub-command."""
-    args = _build_parser().parse_args()
-    args.func(args)
+def main(argv: list[str] | None = None) -> None:
+    """Parse ``argv`` (default ``sys.argv[1:]``) and run the chosen sub-command.
+
+    Problems the user can fix end the program with one line on stderr and exit status 2.
+    """
+    args = _build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except MyGPTError as err:
+        print(f"mygpt: error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("mygpt: interrupted; the last saved checkpoint (if any) is intact", file=sys.stderr)
+        sys.exit(130)

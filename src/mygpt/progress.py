@@ -1,0 +1,46 @@
+"""A live training progress bar on stderr that never touches the book's stdout lines."""
+
+import sys
+import time
+
+import torch
+from tqdm import tqdm
+
+
+class Progress:
+    """Step counter, loss, tokens/s and ETA on stderr (tqdm), or nothing when disabled.
+
+    ``print`` routes the book's step lines to stdout: plainly when the bar is off, and around the
+    bar (cleared, line written, bar redrawn) when it is on, so stdout bytes are identical either way.
+    """
+
+    def __init__(self, total_steps: int, tokens_per_step: int, enabled: bool, refresh_s: float = 0.5):
+        self.tokens_per_step = tokens_per_step
+        self.refresh_s = refresh_s
+        self._last = 0.0
+        self.bar = (tqdm(total=total_steps, desc="train", unit="step", file=sys.stderr, leave=False,
+                         dynamic_ncols=True) if enabled else None)
+
+    def update(self, loss: torch.Tensor) -> None:
+        """Advance one step; read the loss (a device sync) only when the display refreshes."""
+        if self.bar is None:
+            return
+        self.bar.update(1)
+        now = time.monotonic()
+        if now - self._last >= self.refresh_s or self.bar.n == self.bar.total:
+            self._last = now
+            elapsed = self.bar.format_dict["elapsed"] or 1e-9
+            tokens_s = self.bar.n * self.tokens_per_step / elapsed
+            self.bar.set_postfix_str(f"loss {loss.item():.4f}, {tokens_s:,.0f} tok/s")
+
+    def print(self, line: str) -> None:
+        """Write one stdout line (flushed) without garbling the bar."""
+        if self.bar is None:
+            print(line, flush=True)
+        else:
+            tqdm.write(line, file=sys.stdout)
+            sys.stdout.flush()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()

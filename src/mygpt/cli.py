@@ -6,6 +6,7 @@ import time
 import torch
 
 from .checkpoint import load_checkpoint
+from .demo import run_demo
 from .generate import generate
 from .model import GPT
 from .tokenizer import BPETokenizer, CharTokenizer
@@ -79,6 +80,12 @@ def _build_parser() -> argparse.ArgumentParser:
     g.add_argument("--device", default="auto", choices=["auto", "cuda", "mps", "cpu"], help=DEVICE_HELP)
     g.add_argument("--precision", default="fp32", choices=["fp32", "bf16"], help=PRECISION_HELP)
     g.set_defaults(func=_generate_command)
+
+    d = sub.add_parser("demo",
+                       help="Print a chapter's demo of the book (default: Ch.13, forward pass with loss).")
+    d.add_argument("--chapter", type=int, default=13, choices=range(2, 14), metavar="N",
+                   help="Book chapter, 2-13.")
+    d.set_defaults(func=_demo_command)
     return parser
 
 
@@ -159,6 +166,10 @@ def _generate_command(args) -> None:
         out = generate(model, prompt, max_new_tokens=args.max_new_tokens,
                        temperature=args.temperature, top_k=args.top_k)
     print(tokenizer.decode(out[0]))
+
+
+def _demo_command(args) -> None:
+    run_demo(args.chapter)
 
 
 def main() -> None:

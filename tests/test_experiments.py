@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from conftest import shakespeare_path
+from experiment_scripts import EXPERIMENTS_DIR, run_script
 from goldens import assert_matches_golden
-from scripts import EXPERIMENTS_DIR, run_script
 
 NAMES = sorted(p.stem for p in EXPERIMENTS_DIR.glob("[0-9][0-9]_*.py"))
 PREREQUISITES = {"29": "28", "30": "28", "31": "28", "32": "28", "33": "28",

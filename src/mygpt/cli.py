@@ -9,6 +9,7 @@ import torch
 from .checkpoint import load_checkpoint
 from .cli_checks import check_data, check_generate_args, check_prompt, check_train_args
 from .corpus import load_corpus
+from .demo import run_demo
 from .errors import MyGPTError
 from .generate import generate
 from .model import GPT
@@ -93,6 +94,12 @@ def _build_parser() -> argparse.ArgumentParser:
     g.add_argument("--device", default="auto", choices=["auto", "cuda", "mps", "cpu"], help=DEVICE_HELP)
     g.add_argument("--precision", default="fp32", choices=["fp32", "bf16"], help=PRECISION_HELP)
     g.set_defaults(func=_generate_command)
+
+    d = sub.add_parser("demo",
+                       help="Print a chapter's demo of the book (default: Ch.13, forward pass with loss).")
+    d.add_argument("--chapter", type=int, default=13, choices=range(2, 14), metavar="N",
+                   help="Book chapter, 2-13.")
+    d.set_defaults(func=_demo_command)
     return parser
 
 
@@ -199,6 +206,10 @@ def _generate_command(args) -> None:
     model.to(device)
     print(_sample(model, tokenizer, args.prompt, device, max_new_tokens=args.max_new_tokens,
                   temperature=args.temperature, top_k=args.top_k, seed=args.seed, precision=args.precision))
+
+
+def _demo_command(args) -> None:
+    run_demo(args.chapter)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -4,9 +4,10 @@ The BPE algorithms are written from scratch on purpose: they are what the book t
 tie-breaking rules (NUMERICS §12) decide which merges are learned.
 """
 
+import itertools
 import json
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 
 import torch
 
@@ -30,13 +31,115 @@ def _merge_pair(symbols: list[str], a: str, b: str) -> list[str]:
     return out
 
 
-def _best_pair(counts: Counter) -> tuple[str, str]:
-    """Highest count; ties go to the pair inserted first (first occurrence)."""
-    return max(counts, key=counts.get)
-
-
 def _ids(ids) -> list[int]:
     return [int(i) for i in ids]
+
+
+class _TextChain:
+    """The whole text as a linked list of symbols, indexed by adjacent pair, for fast BPE merges.
+
+    Applying a merge to a plain list rescans the entire text (about a million symbols) once per
+    merge. Here ``where`` maps every adjacent pair to the positions where it starts, so a merge
+    visits only its own occurrences. A symbol lives at the text position of its first character:
+    merging keeps the left position and empties the right one (``None``), so positions stay in text
+    order and the smallest position of a pair is its first occurrence. Results are those of
+    ``_merge_pair`` on a list, tie-breaks included (NUMERICS §12.2, §12.3, §12.5).
+    """
+
+    def __init__(self, text: str):
+        n = len(text)
+        self.symbols: list[str | None] = list(text)
+        self.next = list(range(1, n + 1))  # n marks the end of the text
+        self.prev = list(range(-1, n - 1))  # -1 marks the start
+        self.where: dict[tuple[str, str], set[int]] = defaultdict(set)
+        for i, pair in enumerate(itertools.pairwise(text)):
+            self.where[pair].add(i)
+
+    def _forget(self, pair: tuple[str, str], i: int) -> None:
+        starts = self.where.get(pair)
+        if starts is not None:
+            starts.discard(i)
+            if not starts:
+                del self.where[pair]
+
+    def merge(self, a: str, b: str) -> None:
+        """Replace every non-overlapping ``a, b`` (left to right) by ``a + b``."""
+        symbols, nxt, prv, end = self.symbols, self.next, self.prev, len(self.symbols)
+        merged = a + b
+        for i in sorted(self.where.pop((a, b), ())):
+            j = nxt[i]
+            if symbols[i] != a or j == end or symbols[j] != b:
+                continue  # its left symbol was taken by the overlapping match just before ("a a a")
+            p, k = prv[i], nxt[j]
+            if p >= 0:
+                self._forget((symbols[p], a), p)
+                self.where[(symbols[p], merged)].add(p)
+            if k < end:
+                self._forget((b, symbols[k]), j)
+                self.where[(merged, symbols[k])].add(i)
+                prv[k] = i
+            symbols[i], symbols[j], nxt[i] = merged, None, k
+
+    def most_frequent_pair(self) -> tuple[str, str]:
+        """Highest count; among equal counts, the pair that occurs first in the text."""
+        top = max(map(len, self.where.values()))
+        tied = [pair for pair, starts in self.where.items() if len(starts) == top]
+        return min(tied, key=lambda pair: min(self.where[pair]))
+
+    def final_symbols(self) -> list[str]:
+        return [s for s in self.symbols if s is not None]
+
+
+class _WordTable:
+    """Distinct words with their counts, as symbol lists, with pair counts kept up to date.
+
+    ``counts`` holds each adjacent pair's frequency over the corpus and ``words_with`` the indices
+    of the words containing it, so a merge re-counts only the words it changes. Words are indexed in
+    first-occurrence order, which gives the trainer's tie-break: the pair counted first by a scan of
+    the words in that order (NUMERICS §12.4).
+    """
+
+    def __init__(self, text: str):
+        word_freqs = Counter(_WORD_RE.findall(text))
+        self.words = [list(w) for w in word_freqs]
+        self.freqs = list(word_freqs.values())
+        self.counts: dict[tuple[str, str], int] = defaultdict(int)
+        self.words_with: dict[tuple[str, str], set[int]] = defaultdict(set)
+        for w in range(len(self.words)):
+            self._add(w)
+
+    def _add(self, w: int) -> None:
+        syms, freq = self.words[w], self.freqs[w]
+        for pair in itertools.pairwise(syms):
+            self.counts[pair] += freq
+            self.words_with[pair].add(w)
+
+    def _remove(self, w: int) -> None:
+        syms, freq = self.words[w], self.freqs[w]
+        for pair in itertools.pairwise(syms):
+            self.counts[pair] -= freq
+            if not self.counts[pair]:
+                del self.counts[pair]
+            self.words_with[pair].discard(w)
+            if not self.words_with[pair]:
+                del self.words_with[pair]
+
+    def merge(self, a: str, b: str) -> None:
+        for w in list(self.words_with.get((a, b), ())):
+            self._remove(w)
+            self.words[w] = _merge_pair(self.words[w], a, b)
+            self._add(w)
+
+    def most_frequent_pair(self) -> tuple[str, str]:
+        """Highest count; ties go to the pair met first scanning the words in order, left to right."""
+        top = max(self.counts.values())
+        tied = [pair for pair, count in self.counts.items() if count == top]
+        return min(tied, key=self._first_occurrence)
+
+    def _first_occurrence(self, pair: tuple[str, str]) -> tuple[int, int]:
+        w = min(self.words_with[pair])
+        syms = self.words[w]
+        return w, list(itertools.pairwise(syms)).index(pair)
 
 
 class CharTokenizer:
@@ -88,42 +191,31 @@ class BPETokenizer:
     @classmethod
     def from_text(cls, text: str, num_merges: int) -> "BPETokenizer":
         """Teaching trainer: merges learned over the whole text, across word boundaries."""
-        symbols = list(text)
+        chain = _TextChain(text)
         merges = []
-        for _ in range(num_merges):
-            counts = Counter(zip(symbols, symbols[1:]))
-            if not counts:
-                break
-            a, b = _best_pair(counts)
+        while len(merges) < num_merges and chain.where:
+            a, b = chain.most_frequent_pair()
             merges.append((a, b))
-            symbols = _merge_pair(symbols, a, b)
+            chain.merge(a, b)
         return cls(sorted(set(text)), merges)
 
     @classmethod
     def from_corpus(cls, text: str, num_merges: int) -> "BPETokenizer":
         """Fast word-level trainer: merges never cross the words of ``_WORD_RE``."""
-        word_freqs = Counter(_WORD_RE.findall(text))
-        words = [list(w) for w in word_freqs]
-        freqs = list(word_freqs.values())
+        table = _WordTable(text)
         merges = []
-        for _ in range(num_merges):
-            counts = Counter()
-            for syms, freq in zip(words, freqs):
-                for pair in zip(syms, syms[1:]):
-                    counts[pair] += freq
-            if not counts:
-                break
-            a, b = _best_pair(counts)
+        while len(merges) < num_merges and table.counts:
+            a, b = table.most_frequent_pair()
             merges.append((a, b))
-            words = [_merge_pair(syms, a, b) for syms in words]
+            table.merge(a, b)
         return cls(sorted(set(text)), merges)
 
     def encode(self, text: str) -> torch.Tensor:
         """Teaching encoder: one full pass per merge over the whole text, in merge order."""
-        symbols = list(text)
+        chain = _TextChain(text)
         for a, b in self.merges:
-            symbols = _merge_pair(symbols, a, b)
-        return torch.tensor([self.stoi[s] for s in symbols], dtype=torch.long)
+            chain.merge(a, b)
+        return torch.tensor([self.stoi[s] for s in chain.final_symbols()], dtype=torch.long)
 
     def _encode_word(self, word: str) -> list[str]:
         """Merge one word by repeatedly applying its lowest-ranked pair (memoised per word)."""
@@ -132,7 +224,7 @@ class BPETokenizer:
             return cached
         syms = list(word)
         while len(syms) >= 2:
-            ranked = [(self.merge_ranks.get(pair), i) for i, pair in enumerate(zip(syms, syms[1:]))]
+            ranked = [(self.merge_ranks.get(pair), i) for i, pair in enumerate(itertools.pairwise(syms))]
             ranked = [(r, i) for r, i in ranked if r is not None]
             if not ranked:
                 break

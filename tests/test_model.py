@@ -1,0 +1,191 @@
+"""Unit invariants of the model (issue 2): loss definition, tied head, parameter counts, API surface."""
+
+import math
+
+import pytest
+import torch
+
+import mygpt
+from mygpt import (
+    GPT,
+    MLP,
+    LayerNorm,
+    MultiHeadAttention,
+    RMSNorm,
+    SingleHeadAttention,
+    TokenEmbedding,
+    TransformerBlock,
+    set_seed,
+    to_ids,
+)
+from mygpt.norm import _make_norm
+
+
+def n_params(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def _loss_of(logits: torch.Tensor, targets: torch.Tensor) -> float:
+    """The model's loss on given logits: F.cross_entropy as in GPT.forward (NUMERICS §4.1 step 8)."""
+    V = logits.shape[-1]
+    return torch.nn.functional.cross_entropy(logits.view(-1, V), targets.view(-1)).item()
+
+
+# --- the loss -------------------------------------------------------------------------------------
+
+def test_uniform_prediction_costs_exactly_log_v():
+    """A GPT whose embeddings are all zero predicts uniformly: its loss is log(V) exactly."""
+    set_seed(0)
+    model = GPT(vocab_size=7, embed_dim=8, num_heads=2, num_layers=1)
+    with torch.no_grad():
+        model.token_embedding.embedding.weight.zero_()  # tied head -> all logits 0
+    ids = torch.tensor([[0, 1, 2, 3, 4, 5]])
+    _, loss = model(ids[:, :-1], ids[:, 1:])
+    assert loss.item() == pytest.approx(math.log(7), abs=1e-6)
+    assert _loss_of(torch.zeros(2, 3, 4), torch.zeros(2, 3, dtype=torch.long)) == pytest.approx(math.log(4))
+
+
+def test_confident_right_costs_nothing_and_confident_wrong_costs_a_lot():
+    logits = torch.tensor([[[100.0, 0.0, 0.0, 0.0]]])
+    assert _loss_of(logits, torch.tensor([[0]])) == pytest.approx(0.0, abs=1e-6)
+    assert _loss_of(logits, torch.tensor([[1]])) == pytest.approx(100.0, rel=1e-6)
+
+
+def test_targets_are_the_inputs_shifted_by_one():
+    full = to_ids(["I", "love", "AI", "!"]).unsqueeze(0)
+    inputs, targets = full[:, :-1], full[:, 1:]
+    assert inputs.tolist() == [[0, 1, 2]] and targets.tolist() == [[1, 2, 3]]
+    set_seed(0)
+    model = GPT(4, 4, 2, 2).eval()
+    logits, loss = model(inputs, targets)
+    assert f"{loss.item():.4f}" == "4.2588"  # the Ch.13 demo
+    assert loss.item() == pytest.approx(_loss_of(logits, targets), abs=0)
+
+
+def test_forward_without_targets_returns_logits_and_none():
+    set_seed(0)
+    logits, loss = GPT(4, 4, 2, 2)(torch.tensor([[0, 1, 2]]))
+    assert loss is None
+    assert logits.shape == (1, 3, 4) and logits.dtype == torch.float32
+
+
+# --- the tied head --------------------------------------------------------------------------------
+
+def test_head_is_tied_to_the_token_embedding():
+    set_seed(0)
+    model = GPT(4, 8, 2, 1)
+    weight = model.token_embedding.embedding.weight
+    assert not any(p.shape == weight.shape and p is not weight for p in model.parameters())
+    names = [n for n, _ in model.named_parameters()]
+    assert not any("head" in n or "lm_" in n for n in names)
+    x = torch.tensor([[0, 1]])
+    logits, _ = model(x)
+    embedded = model.token_embedding(x) + model.position_embedding.weight[:2]
+    hidden = model.ln_f(model.blocks(model.embed_drop(embedded)))
+    assert torch.equal(logits, hidden @ weight.T)
+
+
+def test_gradient_reaches_embedding_through_the_head():
+    """Token 3 never appears in the input, so its embedding row learns only through the tied head."""
+    set_seed(0)
+    model = GPT(4, 8, 2, 1)
+    _, loss = model(torch.tensor([[0, 1, 2]]), torch.tensor([[1, 2, 0]]))
+    loss.backward()
+    grad = model.token_embedding.embedding.weight.grad
+    assert grad is not None and grad[3].abs().sum() > 0
+
+
+# --- parameter counts (NUMERICS §3) ----------------------------------------------------------------
+
+SHAKESPEARE = {"vocab_size": 65, "embed_dim": 64, "num_heads": 4, "num_layers": 4}
+
+
+@pytest.mark.parametrize("kwargs, expected", [
+    (SHAKESPEARE, 207_296),
+    (dict(SHAKESPEARE, norm_type="rms"), 206_720),
+    (dict(SHAKESPEARE, position_type="rope"), 203_200),
+    (dict(SHAKESPEARE, num_kv_heads=2), 190_912),
+    (dict(SHAKESPEARE, num_kv_heads=1), 182_720),
+    (dict(SHAKESPEARE, norm_type="rms", position_type="rope", num_kv_heads=2), 186_240),
+    ({"vocab_size": 4, "embed_dim": 4, "num_heads": 2, "num_layers": 2}, 736),
+    ({"vocab_size": 4, "embed_dim": 8, "num_heads": 2, "num_layers": 2}, 2_240),
+], ids=["default", "rms", "rope", "kv2", "kv1", "modern", "toy", "exp28"])
+def test_gpt_parameter_counts(kwargs, expected):
+    assert n_params(GPT(**kwargs)) == expected
+
+
+@pytest.mark.parametrize("C", [4, 8, 64])
+def test_component_parameter_formulas(C):
+    V, L = 65, 64
+    assert n_params(TokenEmbedding(V, C)) == V * C
+    assert n_params(MultiHeadAttention(C, 2)) == 4 * C * C
+    assert n_params(MultiHeadAttention(C, 4, num_kv_heads=2)) == 2 * C * C + 2 * C * (2 * C // 4)
+    assert n_params(MLP(C)) == 8 * C * C + 5 * C
+    assert n_params(LayerNorm(C)) == 2 * C
+    assert n_params(RMSNorm(C)) == C
+    assert n_params(TransformerBlock(C, 2)) == 12 * C * C + 9 * C
+    assert n_params(GPT(V, C, 2, 3, max_seq_len=L)) == V * C + L * C + 3 * (12 * C * C + 9 * C) + 2 * C
+
+
+def test_single_head_attention_counts_and_buffer():
+    attn = SingleHeadAttention(4, 4)
+    assert n_params(attn) == 64
+    assert attn.causal_mask.numel() == 4096
+
+
+# --- error messages (API.md) -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: MultiHeadAttention(4, 3), ValueError, "embed_dim (4) must be divisible by num_heads (3)"),
+    (lambda: MultiHeadAttention(8, 4, num_kv_heads=3), ValueError,
+     "num_heads (4) must be divisible by num_kv_heads (3)"),
+    (lambda: GPT(4, 4, 2, 1, max_seq_len=2)(torch.zeros(1, 4, dtype=torch.long)), ValueError,
+     "input length T=4 exceeds max_seq_len=2"),
+    (lambda: MultiHeadAttention(4, 2, max_seq_len=2)(torch.zeros(1, 3, 4)), ValueError,
+     "input length T=3 exceeds max_seq_len=2"),
+    (lambda: SingleHeadAttention(4, 4, max_seq_len=2)(torch.zeros(1, 3, 4)), ValueError,
+     "input length T=3 exceeds max_seq_len=2"),
+    (lambda: _make_norm(4, "x"), ValueError, "unknown norm_type: 'x' (expected 'layer' or 'rms')"),
+    (lambda: GPT(4, 4, 2, 1, norm_type="batch"), ValueError,
+     "unknown norm_type: 'batch' (expected 'layer' or 'rms')"),
+    (lambda: mygpt.precompute_rope_cache(3, 4), ValueError, "head_dim (3) must be even for RoPE"),
+    (lambda: MultiHeadAttention(6, 2, position_type="rope"), ValueError,
+     "head_dim (3) must be even for RoPE"),
+    (lambda: to_ids(["you"]), ValueError, "tuple.index(x): x not in tuple"),
+])
+def test_error_messages(call, error, message):
+    with pytest.raises(error) as info:
+        call()
+    assert str(info.value) == message
+
+
+# --- package surface and reprs (API.md §1, §3, §13) ----------------------------------------------------
+
+EXPORTS = {"MultiHeadAttention", "SingleHeadAttention", "apply_rope", "precompute_rope_cache",
+           "TransformerBlock", "load_checkpoint", "save_checkpoint", "main", "TokenEmbedding", "generate",
+           "MLP", "GPT", "LayerNorm", "RMSNorm", "BPETokenizer", "CharTokenizer", "VOCAB",
+           "cosine_warmup_lr", "estimate_val_loss", "get_batch", "pick_device", "set_seed", "to_ids"}
+
+
+def test_package_reexports_exactly_the_23_names():
+    public = {name for name in vars(mygpt) if not name.startswith("_")}
+    modules = {name for name in public if type(getattr(mygpt, name)).__name__ == "module"}
+    assert public - modules == EXPORTS
+    assert not hasattr(mygpt, "__all__")
+    assert not hasattr(mygpt, "_make_norm")
+
+
+def test_module_reprs():
+    assert repr(TokenEmbedding(4, 4)) == "TokenEmbedding(\n  (embedding): Embedding(4, 4)\n)"
+    assert repr(LayerNorm(4)) == "LayerNorm()" and repr(RMSNorm(4)) == "RMSNorm()"
+    block = repr(TransformerBlock(4, num_heads=2))
+    assert block.splitlines()[:3] == [
+        "TransformerBlock(", "  (ln1): LayerNorm()", "  (mha): MultiHeadAttention("]
+    assert "    (act): GELU(approximate='none')" in block.splitlines()
+
+
+def test_gpt_children_in_book_order():
+    assert [n for n, _ in GPT(4, 4, 2, 1).named_children()] == [
+        "token_embedding", "position_embedding", "embed_drop", "blocks", "ln_f"]
+    assert [n for n, _ in GPT(4, 4, 2, 1, position_type="rope").named_children()] == [
+        "token_embedding", "embed_drop", "blocks", "ln_f"]

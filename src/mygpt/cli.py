@@ -5,7 +5,9 @@ import time
 
 import torch
 
+from . import bench
 from .checkpoint import load_checkpoint
+from .fast import make_optimizer, prepare_fast
 from .generate import generate
 from .model import GPT
 from .tokenizer import BPETokenizer, CharTokenizer
@@ -15,6 +17,8 @@ from .utils import pick_device, set_seed
 DEVICE_HELP = "Compute device. 'auto' picks cuda → mps → cpu in that order."
 PRECISION_HELP = ("Forward-pass precision. fp32 (default) is bit-deterministic; "
                   "bf16 uses torch.autocast.")
+FAST_HELP = ("Use the fast path (SDPA, fused kernels, torch.compile where it pays, KV-cache sampling). "
+             "Same function, not bit-identical to the book's numbers.")
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -67,6 +71,7 @@ def _build_parser() -> argparse.ArgumentParser:
     t.add_argument("--checkpoint-every", type=int, default=0,
                    help="Save the checkpoint every N steps (0 = save only at end, default). Atomic write: "
                         "a Ctrl-C mid-save does not corrupt the file.")
+    t.add_argument("--fast", action="store_true", help=FAST_HELP)
     t.set_defaults(func=_train_command)
 
     g = sub.add_parser("generate", help="Generate text from a checkpoint.")
@@ -78,7 +83,9 @@ def _build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--device", default="auto", choices=["auto", "cuda", "mps", "cpu"], help=DEVICE_HELP)
     g.add_argument("--precision", default="fp32", choices=["fp32", "bf16"], help=PRECISION_HELP)
+    g.add_argument("--fast", action="store_true", help=FAST_HELP)
     g.set_defaults(func=_generate_command)
+    bench.add_parser(sub)
     return parser
 
 
@@ -117,7 +124,7 @@ def _train_command(args) -> None:
                 num_kv_heads=num_kv_heads, num_layers=args.num_layers, max_seq_len=args.max_seq_len,
                 dropout=args.dropout, norm_type=args.norm, position_type=args.position).to(device)
     n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr)
+    optimizer = make_optimizer(model, args.lr, fast=args.fast)
 
     print(f"device:       {device}")
     print(f"precision:    {args.precision}")
@@ -141,7 +148,8 @@ def _train_command(args) -> None:
     train(model, tokenizer, data, val_data, optimizer, steps=args.steps, batch_size=args.batch_size,
           seq_len=args.seq_len, lr=args.lr, output=args.output, precision=args.precision,
           schedule=args.schedule, warmup=args.warmup, max_grad_norm=args.max_grad_norm,
-          print_every=args.print_every, val_every=args.val_every, checkpoint_every=args.checkpoint_every)
+          print_every=args.print_every, val_every=args.val_every, checkpoint_every=args.checkpoint_every,
+          fast=args.fast)
     print()
     print(f"saved checkpoint to {args.output}")
 
@@ -151,13 +159,15 @@ def _generate_command(args) -> None:
     print(f"device: {device}\n")
     model, tokenizer = load_checkpoint(args.checkpoint)
     model.to(device)
+    if args.fast:
+        prepare_fast(model, compile_model=False)
     set_seed(args.seed)
     prompt = tokenizer.encode(args.prompt).unsqueeze(0).to(device)
     autocast = (torch.autocast(device_type=device.type, dtype=torch.bfloat16)
                 if args.precision == "bf16" else torch.autocast(device_type=device.type, enabled=False))
     with autocast:
         out = generate(model, prompt, max_new_tokens=args.max_new_tokens,
-                       temperature=args.temperature, top_k=args.top_k)
+                       temperature=args.temperature, top_k=args.top_k, use_cache=args.fast)
     print(tokenizer.decode(out[0]))
 
 

@@ -5,6 +5,7 @@ import contextlib
 import torch
 
 from .checkpoint import save_checkpoint
+from .fast import prepare_fast
 from .utils import cosine_warmup_lr, estimate_val_loss, get_batch, set_seed
 
 
@@ -33,12 +34,13 @@ def train(model, tokenizer, train_data: torch.Tensor, val_data: torch.Tensor | N
           steps: int, batch_size: int, seq_len: int, lr: float, output: str,
           precision: str = "fp32", schedule: str = "constant", warmup: int = 0,
           max_grad_norm: float = 0.0, print_every: int = 500, val_every: int = 0,
-          checkpoint_every: int = 0) -> None:
+          checkpoint_every: int = 0, fast: bool = False) -> None:
     """Run steps ``1..steps``, printing the book's step lines, then save the final checkpoint.
 
     Reseeds with 42 first, so the batch sequence is independent of the model's initialisation.
+    ``fast=True`` trains through the fast path (``fast.prepare_fast``): same function, not bit-exact.
     """
-    train_step = make_train_step(model, optimizer, precision, max_grad_norm)
+    train_step = make_train_step(prepare_fast(model) if fast else model, optimizer, precision, max_grad_norm)
     set_seed(42)
     for step in range(1, steps + 1):
         if schedule == "cosine":

@@ -33,9 +33,11 @@ TRAIN_CONFIGS = {
     "default": {"embed_dim": 64, "num_layers": 4, "num_heads": 4, "batch_size": 16, "seq_len": 64},
     "large": {"embed_dim": 384, "num_layers": 6, "num_heads": 6, "batch_size": 8, "seq_len": 256},
 }
-QUICK_TRAIN_CONFIGS = {"tiny": {"embed_dim": 32, "num_layers": 2, "num_heads": 2, "batch_size": 4, "seq_len": 16}}
+QUICK_TRAIN_CONFIGS = {
+    "tiny": {"embed_dim": 32, "num_layers": 2, "num_heads": 2, "batch_size": 4, "seq_len": 16},
+}
 TRAIN_PATHS = ("exact", "fast", "fast+bf16")
-SLOW_STEP_S = 5.0     # a step slower than this gets 2 timed repeats instead of 3, to bound the runtime
+SLOW_STEP_S = 5.0     # a slower step ends warm-up, counts as a sample, and gets 2 samples, not 3 (bounds runtime)
 REPEAT_TARGET_S = 1.5  # each timed repeat runs enough steps to last about this long
 
 
@@ -76,8 +78,8 @@ def _train_step_for(path: str, cfg: dict):
     model = GPT(VOCAB_SIZE, cfg["embed_dim"], cfg["num_heads"], cfg["num_layers"], max_seq_len=cfg["seq_len"])
     fast = path != "exact"
     optimizer = make_optimizer(model, 1e-3, fast=fast)
-    forward = prepare_fast(model) if fast else model
     precision = "bf16" if path.endswith("bf16") else "fp32"
+    forward = prepare_fast(model, precision=precision) if fast else model
     return model, make_train_step(forward, optimizer, precision)
 
 
@@ -86,14 +88,16 @@ def train_throughput(path: str, cfg: dict, data: torch.Tensor, warmup: int = 2,
     """Median tokens/s and half-range over timed repeats (each about ``repeat_s`` long) after warm-up."""
     model, step = _train_step_for(path, cfg)
     B, T = cfg["batch_size"], cfg["seq_len"]
-    start = time.perf_counter()
-    for _ in range(warmup):
-        step(*get_batch(data, B, T))
-    step_s = (time.perf_counter() - start) / warmup
-    steps = max(1, round(repeat_s / step_s))
-    repeats = 2 if step_s > SLOW_STEP_S else 3
     rates = []
-    for _ in range(repeats):
+    for _ in range(warmup):
+        start = time.perf_counter()
+        step(*get_batch(data, B, T))
+        step_s = time.perf_counter() - start
+        if step_s > SLOW_STEP_S:  # one-time costs are lost in a step this slow: keep it as a sample
+            rates.append(B * T / step_s)
+            break
+    steps = max(1, round(repeat_s / step_s))
+    while len(rates) < (2 if step_s > SLOW_STEP_S else 3):
         start = time.perf_counter()
         for _ in range(steps):
             step(*get_batch(data, B, T))
@@ -138,13 +142,14 @@ def run(quick: bool = False) -> dict:
     machine = {
         "cpu": _cpu_name(), "logical_cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
         "torch": torch.__version__, "python": platform.python_version(), "device": "cpu",
-        "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+        "load_average_1min": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
         "fp32_matmul_flops": peaks["fp32"], "bf16_matmul_flops": peaks["bf16"],
     }
     data = torch.randint(0, VOCAB_SIZE, (100_000,), generator=torch.Generator().manual_seed(0))
     train_rows = []
     for config, cfg in (QUICK_TRAIN_CONFIGS if quick else TRAIN_CONFIGS).items():
         for path in TRAIN_PATHS:
+            print(f"mygpt bench: training {config} {path}", file=sys.stderr, flush=True)
             rate, spread, model = train_throughput(path, cfg, data, warmup=1 if quick else 2,
                                                    repeat_s=0.05 if quick else REPEAT_TARGET_S)
             peak = peaks["bf16" if path.endswith("bf16") else "fp32"]
@@ -153,6 +158,7 @@ def run(quick: bool = False) -> dict:
     generate_rows = []
     for config, model, prompt, new_tokens in _sampling_cases(quick):
         for path in ("exact", "fast"):
+            print(f"mygpt bench: sampling {config} {path}", file=sys.stderr, flush=True)
             rate = sampling_throughput(model, path == "fast", prompt, new_tokens)
             generate_rows.append({"config": config, "path": path, "tokens_per_s": rate})
     return {"train": train_rows, "generate": generate_rows, "machine": machine}
@@ -167,7 +173,7 @@ def format_table(result: dict) -> str:
     """The human-readable report of ``run``'s result."""
     m = result["machine"]
     lines = [(f"machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, {m['torch_threads']} torch threads, "
-              f"torch {m['torch']}, load {m['load_average_1min']:.2f}"),
+              f"torch {m['torch']}, 1-min load average {m['load_average_1min']}"),
              (f"matmul peak: fp32 {m['fp32_matmul_flops'] / 1e9:.1f} GFLOP/s, "
               f"bf16 {m['bf16_matmul_flops'] / 1e9:.1f} GFLOP/s"), "",
              "training (tokens/s after warm-up; median ± half-range over repeats)",

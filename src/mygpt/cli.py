@@ -160,7 +160,7 @@ def _generate_command(args) -> None:
     model, tokenizer = load_checkpoint(args.checkpoint)
     model.to(device)
     if args.fast:
-        prepare_fast(model, compile_model=False)
+        prepare_fast(model, compile_model=False, precision=args.precision)
     set_seed(args.seed)
     prompt = tokenizer.encode(args.prompt).unsqueeze(0).to(device)
     autocast = (torch.autocast(device_type=device.type, dtype=torch.bfloat16)

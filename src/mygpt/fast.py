@@ -68,16 +68,24 @@ def compile_by_default(device: torch.device) -> bool:
     return device.type == "cuda"
 
 
-def prepare_fast(model: nn.Module, compile_model: bool | None = None) -> nn.Module:
+def bf16_is_slow(device: torch.device) -> bool:
+    """True on CPUs without native bf16 matmul kernels (AVX2-only ones): bf16 runs ~10x slower than fp32."""
+    return device.type == "cpu" and not torch.ops.mkldnn._is_mkldnn_bf16_supported()
+
+
+def prepare_fast(model: nn.Module, compile_model: bool | None = None, precision: str = "fp32") -> nn.Module:
     """Turn on the fast path for ``model``; return the module to call (compiled when that pays).
 
     Sets the fast norm/attention kernels (``model.set_fast``) and TF32 on Ampere+ GPUs. The compiled
     wrapper shares ``model``'s parameters; keep saving checkpoints from ``model`` itself.
-    ``compile_model=None`` means ``compile_by_default(device)``.
+    ``compile_model=None`` means ``compile_by_default(device)``. Warns when bf16 is asked for on a
+    CPU that has no fast bf16 matmul.
     """
     device = next(model.parameters()).device
     model.set_fast(True)
     enable_tf32(device)
+    if precision == "bf16" and bf16_is_slow(device):
+        print("mygpt: this CPU has no native bf16 matmul; bf16 will run slower than fp32", file=sys.stderr)
     if compile_model is None:
         compile_model = compile_by_default(device)
     return maybe_compile(model, device, compile_model)

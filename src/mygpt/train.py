@@ -40,7 +40,8 @@ def train(model, tokenizer, train_data: torch.Tensor, val_data: torch.Tensor | N
     Reseeds with 42 first, so the batch sequence is independent of the model's initialisation.
     ``fast=True`` trains through the fast path (``fast.prepare_fast``): same function, not bit-exact.
     """
-    train_step = make_train_step(prepare_fast(model) if fast else model, optimizer, precision, max_grad_norm)
+    forward = prepare_fast(model, precision=precision) if fast else model
+    train_step = make_train_step(forward, optimizer, precision, max_grad_norm)
     set_seed(42)
     for step in range(1, steps + 1):
         if schedule == "cosine":

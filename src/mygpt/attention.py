@@ -1,7 +1,9 @@
 """Causal self-attention (Ch.6-8), rotary positions (Ch.25) and grouped-query attention (Ch.26).
 
-Everything here is the exact reference path: the operations and their order follow NUMERICS §4.3
-so that seeded runs reproduce the book bit for bit.
+The default is the exact reference path: the operations and their order follow NUMERICS §4.3 so
+that seeded runs reproduce the book bit for bit. ``MultiHeadAttention.fast`` (set by ``GPT.set_fast``)
+switches to the same function computed faster: one QKV matmul over the concatenated ``W_Q/W_K/W_V``
+weights and ``F.scaled_dot_product_attention``; that path also serves the KV cache.
 """
 
 import math
@@ -9,6 +11,8 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .kv_cache import LayerKVCache
 
 
 def _causal_mask(max_seq_len: int) -> torch.Tensor:
@@ -84,6 +88,8 @@ class MultiHeadAttention(nn.Module):
     uses K/V head ``i // kv_repeat``. RoPE rotates Q and K before the K/V heads are repeated.
     """
 
+    fast = False
+
     def __init__(self, embed_dim: int, num_heads: int, max_seq_len: int = 64, dropout: float = 0.0,
                  position_type: str = "learned", num_kv_heads: int | None = None):
         super().__init__()
@@ -118,7 +124,10 @@ class MultiHeadAttention(nn.Module):
         B, T, _ = t.shape
         return t.view(B, T, heads, self.head_dim).transpose(1, 2)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cache: LayerKVCache | None = None) -> torch.Tensor:
+        """Attend causally over ``x`` ``(B, T, C)``; with a ``cache``, also over its earlier positions."""
+        if self.fast or cache is not None:
+            return self._fast_forward(x, cache)
         B, T, C = x.shape
         _check_length(T, self.max_seq_len)
         q = self._split_heads(self.W_Q(x), self.num_heads)
@@ -133,3 +142,40 @@ class MultiHeadAttention(nn.Module):
         out = _attend(q, k, v, self.causal_mask[:T, :T], self.attn_drop)
         out = out.transpose(1, 2).contiguous().view(B, T, C)
         return self.out_drop(self.W_O(out))
+
+    def _fast_forward(self, x: torch.Tensor, cache: LayerKVCache | None) -> torch.Tensor:
+        """The same attention with a fused QKV matmul and SDPA; ``x`` sits at positions ``past..past+T-1``."""
+        B, T, C = x.shape
+        past = 0 if cache is None else cache.length
+        _check_length(past + T, self.max_seq_len)
+        q, k, v = self._project_qkv(x)
+        q = self._split_heads(q, self.num_heads)
+        k = self._split_heads(k, self.num_kv_heads)
+        v = self._split_heads(v, self.num_kv_heads)
+        if self.position_type == "rope":
+            cos, sin = self.rope_cos[past:past + T], self.rope_sin[past:past + T]
+            q = apply_rope(q, cos, sin)
+            k = apply_rope(k, cos, sin)
+        if cache is not None:
+            k, v = cache.append(k, v)
+        # A lone query may see every key; a block starting at 0 is plainly causal; otherwise offset the mask.
+        mask = None if T == 1 or past == 0 else self.causal_mask[past:past + T, :past + T].to(q.dtype)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=past == 0 and T > 1,
+                                             dropout_p=self.dropout if self.training else 0.0,
+                                             enable_gqa=self.kv_repeat > 1)
+        out = out.transpose(1, 2).reshape(B, T, C)
+        return self.out_drop(self.W_O(out))
+
+    def _project_qkv(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Q, K, V ``(B, T, ·)``: one matmul over ``cat(W_Q, W_K, W_V)`` when gradients are tracked.
+
+        The weight is concatenated from the live parameters on every call, so autograd reaches the
+        three originals and an optimiser update can never leave a stale copy behind. Without gradients
+        (sampling, one token at a time) that copy would cost as much as the matmul it saves, so the
+        three projections run separately instead.
+        """
+        if not torch.is_grad_enabled():
+            return self.W_Q(x), self.W_K(x), self.W_V(x)
+        kv_dim = self.num_kv_heads * self.head_dim
+        weight = torch.cat([self.W_Q.weight, self.W_K.weight, self.W_V.weight])
+        return F.linear(x, weight).split([self.embed_dim, kv_dim, kv_dim], dim=-1)

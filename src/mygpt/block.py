@@ -4,6 +4,7 @@ import torch
 from torch import nn
 
 from .attention import MultiHeadAttention
+from .kv_cache import LayerKVCache
 from .mlp import MLP
 from .norm import _make_norm
 
@@ -27,6 +28,6 @@ class TransformerBlock(nn.Module):
         self.ln2 = _make_norm(embed_dim, norm_type)
         self.mlp = MLP(embed_dim, dropout)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.mha(self.ln1(x))
+    def forward(self, x: torch.Tensor, cache: LayerKVCache | None = None) -> torch.Tensor:
+        x = x + self.mha(self.ln1(x), cache)
         return x + self.mlp(self.ln2(x))

@@ -6,11 +6,13 @@ import time
 
 import torch
 
+from . import bench
 from .checkpoint import load_checkpoint
 from .cli_checks import check_data, check_generate_args, check_prompt, check_train_args
 from .corpus import load_corpus
 from .demo import run_demo
 from .errors import MyGPTError
+from .fast import make_optimizer, prepare_fast
 from .generate import generate
 from .model import GPT
 from .tokenizer import BPETokenizer, CharTokenizer
@@ -30,6 +32,8 @@ TRAIN_DESCRIPTION = ("Without text_file, trains on a built-in corpus (Python's d
 BOOK_STEPS = {"steps": 2000, "print_every": 500}
 BUILTIN_STEPS = {"steps": 1500, "print_every": 250}
 BUILTIN_PROMPT = "The "
+FAST_HELP = ("Use the fast path (SDPA, fused kernels, torch.compile where it pays, KV-cache sampling). "
+             "Same function, not bit-identical to the book's numbers.")
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -82,6 +86,7 @@ def _build_parser() -> argparse.ArgumentParser:
     t.add_argument("--checkpoint-every", type=int, default=0,
                    help="Save the checkpoint every N steps (0 = save only at end, default). Atomic write: "
                         "a Ctrl-C mid-save does not corrupt the file.")
+    t.add_argument("--fast", action="store_true", help=FAST_HELP)
     t.set_defaults(func=_train_command)
 
     g = sub.add_parser("generate", help="Generate text from a checkpoint.")
@@ -93,6 +98,7 @@ def _build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--device", default="auto", choices=["auto", "cuda", "mps", "cpu"], help=DEVICE_HELP)
     g.add_argument("--precision", default="fp32", choices=["fp32", "bf16"], help=PRECISION_HELP)
+    g.add_argument("--fast", action="store_true", help=FAST_HELP)
     g.set_defaults(func=_generate_command)
 
     d = sub.add_parser("demo",
@@ -100,6 +106,7 @@ def _build_parser() -> argparse.ArgumentParser:
     d.add_argument("--chapter", type=int, default=13, choices=range(2, 14), metavar="N",
                    help="Book chapter, 2-13.")
     d.set_defaults(func=_demo_command)
+    bench.add_parser(sub)
     return parser
 
 
@@ -150,7 +157,7 @@ def _train_command(args) -> None:
                 num_kv_heads=num_kv_heads, num_layers=args.num_layers, max_seq_len=args.max_seq_len,
                 dropout=args.dropout, norm_type=args.norm, position_type=args.position).to(device)
     n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr)
+    optimizer = make_optimizer(model, args.lr, fast=args.fast)
 
     print(f"device:       {device}")
     print(f"precision:    {args.precision}")
@@ -175,25 +182,26 @@ def _train_command(args) -> None:
           seq_len=args.seq_len, lr=args.lr, output=args.output, precision=args.precision,
           schedule=args.schedule, warmup=args.warmup, max_grad_norm=args.max_grad_norm,
           print_every=args.print_every, val_every=args.val_every, checkpoint_every=args.checkpoint_every,
-          progress=sys.stderr.isatty())
+          progress=sys.stderr.isatty(), fast=args.fast)
     print()
     print(f"saved checkpoint to {args.output}")
     if builtin:
         print(f"\nsample (prompt {BUILTIN_PROMPT!r}, seed 0, top-k 10):\n")
         print(_sample(model, tokenizer, BUILTIN_PROMPT, device, max_new_tokens=200, temperature=1.0,
-                      top_k=10, seed=0, precision=args.precision))
+                      top_k=10, seed=0, precision=args.precision, fast=args.fast))
         print(f"\nmore: mygpt generate --checkpoint {args.output} --prompt {BUILTIN_PROMPT!r}")
 
 
 def _sample(model, tokenizer, prompt: str, device: torch.device, *, max_new_tokens: int,
-            temperature: float, top_k: int, seed: int, precision: str) -> str:
+            temperature: float, top_k: int, seed: int, precision: str, fast: bool = False) -> str:
     """Seed, encode the prompt, sample (under bf16 autocast when asked) and decode prompt + continuation."""
     set_seed(seed)
     ids = tokenizer.encode(prompt).unsqueeze(0).to(device)
     autocast = (torch.autocast(device_type=device.type, dtype=torch.bfloat16)
                 if precision == "bf16" else torch.autocast(device_type=device.type, enabled=False))
     with autocast:
-        out = generate(model, ids, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k)
+        out = generate(model, ids, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k,
+                       use_cache=fast)
     return tokenizer.decode(out[0])
 
 
@@ -204,8 +212,11 @@ def _generate_command(args) -> None:
     check_prompt(args.prompt, tokenizer.chars)
     print(f"device: {device}\n")
     model.to(device)
+    if args.fast:
+        prepare_fast(model, compile_model=False, precision=args.precision)
     print(_sample(model, tokenizer, args.prompt, device, max_new_tokens=args.max_new_tokens,
-                  temperature=args.temperature, top_k=args.top_k, seed=args.seed, precision=args.precision))
+                  temperature=args.temperature, top_k=args.top_k, seed=args.seed, precision=args.precision,
+                  fast=args.fast))
 
 
 def _demo_command(args) -> None:

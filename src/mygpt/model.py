@@ -4,10 +4,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .attention import _check_length
+from .attention import MultiHeadAttention, _check_length
 from .block import TransformerBlock
 from .embedding import TokenEmbedding
-from .norm import _make_norm
+from .kv_cache import KVCache
+from .norm import LayerNorm, RMSNorm, _make_norm
 
 
 class GPT(nn.Module):
@@ -43,18 +44,44 @@ class GPT(nn.Module):
         ])
         self.ln_f = _make_norm(embed_dim, norm_type)
 
-    def forward(self, ids: torch.Tensor, targets: torch.Tensor | None = None
+    def forward(self, ids: torch.Tensor, targets: torch.Tensor | None = None, cache: KVCache | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Logits ``(B, T, V)`` and, given ``targets``, the mean cross-entropy loss.
+
+        With a ``cache`` (see ``new_cache``), ``ids`` continue the ``cache.length`` positions already
+        processed: only the new positions are computed, attending to the cached keys and values.
+        """
         T = ids.shape[1]
-        _check_length(T, self.max_seq_len)
+        past = 0 if cache is None else cache.length
+        _check_length(past + T, self.max_seq_len)
         x = self.token_embedding(ids)
         if self.position_type == "learned":
-            x = x + self.position_embedding(torch.arange(T, device=ids.device))
+            x = x + self.position_embedding(torch.arange(past, past + T, device=ids.device))
         x = self.embed_drop(x)
-        x = self.blocks(x)
+        if cache is None:
+            x = self.blocks(x)
+        else:
+            for block, layer_cache in zip(self.blocks, cache.layers):
+                x = block(x, layer_cache)
+            cache.length += T
         x = self.ln_f(x)
         logits = x @ self.token_embedding.embedding.weight.T
         if targets is None:
             return logits, None
         loss = F.cross_entropy(logits.view(-1, logits.shape[-1]), targets.view(-1))
         return logits, loss
+
+    def new_cache(self) -> KVCache:
+        """An empty KV cache for incremental decoding with ``forward(ids, cache=...)``."""
+        return KVCache(self.num_layers, self.max_seq_len)
+
+    def set_fast(self, enabled: bool = True) -> "GPT":
+        """Switch every norm and attention module between the exact book path and the fast path.
+
+        Same parameters, same function; the fast path (fused norms, fused QKV matmul, SDPA) agrees with
+        the exact one to float rounding, not bit for bit. Returns ``self``.
+        """
+        for module in self.modules():
+            if isinstance(module, (LayerNorm, RMSNorm, MultiHeadAttention)):
+                module.fast = enabled
+        return self

@@ -6,6 +6,7 @@ import torch
 
 from .checkpoint import save_checkpoint
 from .progress import Progress
+from .fast import prepare_fast
 from .utils import cosine_warmup_lr, estimate_val_loss, get_batch, set_seed
 
 
@@ -52,14 +53,16 @@ def train(model, tokenizer, train_data: torch.Tensor, val_data: torch.Tensor | N
           steps: int, batch_size: int, seq_len: int, lr: float, output: str,
           precision: str = "fp32", schedule: str = "constant", warmup: int = 0,
           max_grad_norm: float = 0.0, print_every: int = 500, val_every: int = 0,
-          checkpoint_every: int = 0, progress: bool = False) -> None:
+          checkpoint_every: int = 0, progress: bool = False, fast: bool = False) -> None:
     """Run steps ``1..steps``, printing the book's step lines, then save the final checkpoint.
 
     Reseeds with 42 first, so the batch sequence is independent of the model's initialisation.
     Checkpoints carry the training state (``training_state``) next to the book's keys.
     ``progress=True`` shows a live bar on stderr; stdout is the same either way.
+    ``fast=True`` trains through the fast path (``fast.prepare_fast``): same function, not bit-exact.
     """
-    train_step = make_train_step(model, optimizer, precision, max_grad_norm)
+    forward = prepare_fast(model, precision=precision) if fast else model
+    train_step = make_train_step(forward, optimizer, precision, max_grad_norm)
     bar = Progress(steps, batch_size * seq_len, enabled=progress)
     set_seed(42)
     try:

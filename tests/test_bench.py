@@ -1,0 +1,25 @@
+"""``mygpt bench --quick --json``: the report's structure (tiny models; says nothing about speed)."""
+
+import json
+import sys
+
+from mygpt.bench import format_table
+from mygpt.cli import main
+
+
+def test_bench_quick_json(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["mygpt", "bench", "--quick", "--json"])
+    main()
+    result = json.loads(capsys.readouterr().out)
+    assert set(result) == {"train", "generate", "machine"}
+    assert [r["path"] for r in result["train"]] == ["exact", "fast", "fast+bf16"]
+    for row in result["train"]:
+        assert set(row) == {"config", "path", "tokens_per_s", "spread", "peak_fraction"}
+        assert row["tokens_per_s"] > 0 and row["spread"] >= 0 and row["peak_fraction"] > 0
+    assert [(r["config"], r["path"]) for r in result["generate"]] == [
+        ("tiny", "exact"), ("tiny", "fast"), ("tiny-rope-crop", "exact"), ("tiny-rope-crop", "fast")]
+    assert all(set(r) == {"config", "path", "tokens_per_s"} and r["tokens_per_s"] > 0
+               for r in result["generate"])
+    assert result["machine"]["fp32_matmul_flops"] > 0
+    table = format_table(result)
+    assert "fast+bf16" in table and "tiny-rope-crop" in table

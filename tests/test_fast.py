@@ -1,0 +1,97 @@
+"""The fast path computes the exact path's function: same parameters, agreement to float rounding."""
+
+import sys
+
+import pytest
+import torch
+
+from mygpt import GPT, set_seed
+from mygpt import fast as fast_module
+from mygpt.cli import main
+from mygpt.fast import make_optimizer, maybe_compile, prepare_fast
+
+VARIANTS = [(norm, position, kv) for norm in ("layer", "rms") for position in ("learned", "rope")
+            for kv in (4, 2, 1)]
+
+
+def _model(norm: str = "layer", position: str = "learned", kv: int = 4) -> GPT:
+    set_seed(0)
+    return GPT(65, 32, 4, 2, max_seq_len=16, norm_type=norm, position_type=position, num_kv_heads=kv)
+
+
+def _forward_backward(model: GPT, x: torch.Tensor, y: torch.Tensor):
+    model.zero_grad()
+    logits, loss = model(x, y)
+    loss.backward()
+    return logits.detach(), loss.detach(), {n: p.grad.clone() for n, p in model.named_parameters()}
+
+
+@pytest.mark.parametrize("norm,position,kv", VARIANTS)
+def test_fast_forward_and_gradients_match_exact(norm, position, kv):
+    model = _model(norm, position, kv)
+    x, y = torch.randint(0, 65, (3, 16)), torch.randint(0, 65, (3, 16))
+    exact = _forward_backward(model, x, y)
+    fast = _forward_backward(model.set_fast(True), x, y)
+    assert (exact[0] - fast[0]).abs().max() < 1e-4
+    assert (exact[1] - fast[1]).abs() < 1e-4
+    for name, grad in exact[2].items():
+        assert (grad - fast[2][name]).abs().max() < 1e-4, name
+
+
+def test_fast_handles_shorter_inputs_and_eval_mode():
+    model = _model("rms", "rope", 2).eval()
+    x = torch.randint(0, 65, (2, 5))
+    exact, _ = model(x)
+    fast, _ = model.set_fast(True)(x)
+    assert (exact - fast).abs().max() < 1e-4
+
+
+def test_set_fast_keeps_parameters_repr_and_exact_bits():
+    model = _model("rms", "rope", 2)
+    x = torch.randint(0, 65, (2, 16))
+    keys, text = list(model.state_dict()), repr(model)
+    before, _ = model(x)
+    model.set_fast(True)
+    assert list(model.state_dict()) == keys and repr(model) == text
+    model.set_fast(False)
+    after, _ = model(x)
+    assert torch.equal(before, after)
+
+
+def test_fast_optimizer_is_fused_on_cpu():
+    model = _model()
+    assert make_optimizer(model, 1e-3, fast=True).defaults["fused"] is True
+    assert not make_optimizer(model, 1e-3).defaults["fused"]
+
+
+def test_prepare_fast_stays_eager_on_cpu():
+    model = _model()
+    assert prepare_fast(model) is model
+    assert model.blocks[0].mha.fast and model.ln_f.fast
+
+
+def test_compile_falls_back_with_one_line_notice(monkeypatch, capsys):
+    monkeypatch.setattr(fast_module.shutil, "which", lambda name: None)
+    model = _model()
+    assert maybe_compile(model, torch.device("cpu"), True) is model
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no C++ compiler" in err
+
+
+def _train_losses(argv: list[str], monkeypatch, capsys) -> list[float]:
+    monkeypatch.setattr(sys, "argv", ["mygpt", "train", *argv])
+    main()
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if line.startswith("step") and "loss = " in line]
+    return [float(line.split("loss = ")[1].split()[0]) for line in lines]
+
+
+@pytest.mark.slow
+def test_fast_training_tracks_exact_losses(shakespeare, tmp_path, monkeypatch, capsys):
+    argv = [str(shakespeare), "--steps", "300", "--print-every", "50", "--device", "cpu",
+            "--output", str(tmp_path / "m.ckpt")]
+    exact = _train_losses(argv, monkeypatch, capsys)
+    fast = _train_losses([*argv, "--fast"], monkeypatch, capsys)
+    assert len(exact) == len(fast) == 7
+    print("exact", exact, "\nfast ", fast)
+    assert max(abs(a - b) for a, b in zip(exact, fast)) <= 0.02

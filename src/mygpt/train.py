@@ -5,8 +5,8 @@ import contextlib
 import torch
 
 from .checkpoint import save_checkpoint
-from .progress import Progress
 from .fast import prepare_fast
+from .progress import Progress
 from .utils import cosine_warmup_lr, estimate_val_loss, get_batch, set_seed
 
 

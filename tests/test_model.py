@@ -1,6 +1,10 @@
-"""Unit invariants of the model (issue 2): loss definition, tied head, parameter counts, API surface."""
+"""The GPT model: loss definition, tied head, parameter counts, its config, API surface (Ch.12-13)."""
 
+import ast
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -12,12 +16,12 @@ from mygpt import (
     LayerNorm,
     MultiHeadAttention,
     RMSNorm,
-    SingleHeadAttention,
     TokenEmbedding,
     TransformerBlock,
     set_seed,
     to_ids,
 )
+from mygpt.config import GPTConfig
 from mygpt.norm import _make_norm
 
 
@@ -26,7 +30,7 @@ def n_params(module: torch.nn.Module) -> int:
 
 
 def _loss_of(logits: torch.Tensor, targets: torch.Tensor) -> float:
-    """The model's loss on given logits: F.cross_entropy as in GPT.forward (NUMERICS §4.1 step 8)."""
+    """The model's loss on given logits: F.cross_entropy as in GPT.forward (Ch.13)."""
     V = logits.shape[-1]
     return torch.nn.functional.cross_entropy(logits.view(-1, V), targets.view(-1)).item()
 
@@ -95,7 +99,7 @@ def test_gradient_reaches_embedding_through_the_head():
     assert grad is not None and grad[3].abs().sum() > 0
 
 
-# --- parameter counts (NUMERICS §3) ----------------------------------------------------------------
+# --- parameter counts ---------------------------------------------------------------------------------
 
 SHAKESPEARE = {"vocab_size": 65, "embed_dim": 64, "num_heads": 4, "num_layers": 4}
 
@@ -127,39 +131,54 @@ def test_component_parameter_formulas(C):
     assert n_params(GPT(V, C, 2, 3, max_seq_len=L)) == V * C + L * C + 3 * (12 * C * C + 9 * C) + 2 * C
 
 
-def test_single_head_attention_counts_and_buffer():
-    attn = SingleHeadAttention(4, 4)
-    assert n_params(attn) == 64
-    assert attn.causal_mask.numel() == 4096
+# --- construction from a config, and its checks ----------------------------------------------------------
+
+def test_config_round_trip_builds_the_same_model():
+    set_seed(0)
+    model = GPT(65, 32, 4, 2, max_seq_len=16, norm_type="rms", position_type="rope", num_kv_heads=2)
+    assert model.config == GPTConfig(65, 32, 4, 2, 16, 0.0, "rms", "rope", 2)
+    set_seed(0)
+    again = GPT.from_config(model.config)
+    assert again.config == model.config
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
+    assert model.num_params() == n_params(model) == 25_088
 
 
-# --- error messages (API.md) -------------------------------------------------------------------------
+def test_num_kv_heads_resolves_in_the_config():
+    assert GPT(4, 8, 2, 1).config.num_kv_heads == 2 and GPT(4, 8, 2, 1).num_kv_heads == 2
 
-@pytest.mark.parametrize("call, error, message", [
-    (lambda: MultiHeadAttention(4, 3), ValueError, "embed_dim (4) must be divisible by num_heads (3)"),
-    (lambda: MultiHeadAttention(8, 4, num_kv_heads=3), ValueError,
-     "num_heads (4) must be divisible by num_kv_heads (3)"),
-    (lambda: GPT(4, 4, 2, 1, max_seq_len=2)(torch.zeros(1, 4, dtype=torch.long)), ValueError,
-     "input length T=4 exceeds max_seq_len=2"),
-    (lambda: MultiHeadAttention(4, 2, max_seq_len=2)(torch.zeros(1, 3, 4)), ValueError,
-     "input length T=3 exceeds max_seq_len=2"),
-    (lambda: SingleHeadAttention(4, 4, max_seq_len=2)(torch.zeros(1, 3, 4)), ValueError,
-     "input length T=3 exceeds max_seq_len=2"),
-    (lambda: _make_norm(4, "x"), ValueError, "unknown norm_type: 'x' (expected 'layer' or 'rms')"),
-    (lambda: GPT(4, 4, 2, 1, norm_type="batch"), ValueError,
-     "unknown norm_type: 'batch' (expected 'layer' or 'rms')"),
-    (lambda: mygpt.precompute_rope_cache(3, 4), ValueError, "head_dim (3) must be even for RoPE"),
-    (lambda: MultiHeadAttention(6, 2, position_type="rope"), ValueError,
-     "head_dim (3) must be even for RoPE"),
-    (lambda: to_ids(["you"]), ValueError, "tuple.index(x): x not in tuple"),
+
+@pytest.mark.parametrize("kwargs, names", [
+    ({"vocab_size": 0}, ["vocab_size must be at least 1 (got 0)"]),
+    ({"num_layers": -1}, ["num_layers must be at least 1 (got -1)"]),
+    ({"max_seq_len": 0}, ["max_seq_len must be at least 1"]),
+    ({"num_heads": 0}, ["num_heads must be at least 1"]),
+    ({"embed_dim": 10, "num_heads": 4}, ["embed_dim 10 is not divisible by num_heads 4", "multiple of 4"]),
+    ({"num_kv_heads": 3}, ["num_heads 4 is not divisible by num_kv_heads 3", "(1, 2, 4)"]),
+    ({"dropout": 1.0}, ["dropout must be in [0, 1)"]),
+    ({"embed_dim": 8.0}, ["embed_dim must be a whole number (got 8.0)"]),
+    ({"position_type": "sinusoid"}, ["unknown position_type: 'sinusoid' (expected 'learned' or 'rope')"]),
 ])
-def test_error_messages(call, error, message):
-    with pytest.raises(error) as info:
-        call()
-    assert str(info.value) == message
+def test_constructor_rejects_impossible_sizes_naming_the_argument(kwargs, names):
+    args = {"vocab_size": 4, "embed_dim": 8, "num_heads": 4, "num_layers": 1, **kwargs}
+    with pytest.raises(ValueError) as info:
+        GPT(**args)
+    for name in names:
+        assert name in str(info.value)
 
 
-# --- package surface and reprs (API.md §1, §3, §13) ----------------------------------------------------
+def test_book_error_messages_of_the_model():
+    with pytest.raises(ValueError, match=r"^input length T=4 exceeds max_seq_len=2$"):
+        GPT(4, 4, 2, 1, max_seq_len=2)(torch.zeros(1, 4, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"^unknown norm_type: 'batch' \(expected 'layer' or 'rms'\)$"):
+        GPT(4, 4, 2, 1, norm_type="batch")
+    with pytest.raises(ValueError, match=r"^unknown norm_type: 'x' \(expected 'layer' or 'rms'\)$"):
+        _make_norm(4, "x")
+    with pytest.raises(ValueError, match=r"^tuple.index\(x\): x not in tuple$"):
+        to_ids(["you"])
+
+
+# --- package surface and reprs ----------------------------------------------------------------------
 
 EXPORTS = {"MultiHeadAttention", "SingleHeadAttention", "apply_rope", "precompute_rope_cache",
            "TransformerBlock", "load_checkpoint", "save_checkpoint", "main", "TokenEmbedding", "generate",
@@ -189,3 +208,27 @@ def test_gpt_children_in_book_order():
         "token_embedding", "position_embedding", "embed_drop", "blocks", "ln_f"]
     assert [n for n, _ in GPT(4, 4, 2, 1, position_type="rope").named_children()] == [
         "token_embedding", "embed_drop", "blocks", "ln_f"]
+
+
+def test_importing_the_library_leaves_the_application_out():
+    """``import mygpt`` loads the library only: no CLI, bench, demo or download code, no tqdm of ours."""
+    code = ("import sys, mygpt; app = ['mygpt.cli', 'mygpt.bench', 'mygpt.demo', 'mygpt.corpus']; "
+            "print([m for m in app if m in sys.modules], 'mygpt.train' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert out.strip() == "[] True"
+    for path in Path(mygpt.__file__).parent.glob("*.py"):
+        imported = _module_level_imports(path)
+        assert "tqdm" not in imported, f"{path.name} imports tqdm at module level"
+        if path.stem not in ("bench", "demo", "corpus", "__main__"):
+            assert not imported & {"cli", "bench", "demo", "corpus"}, f"{path.name} imports the application"
+
+
+def _module_level_imports(path: Path) -> set[str]:
+    """Names of the modules a file imports at module level (``from . import x`` counts as ``x``)."""
+    names = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            names |= {node.module.split(".")[0]} if node.module else {alias.name for alias in node.names}
+    return names

@@ -1,7 +1,7 @@
 """Tokenizer invariants (issue 2) and a cross-check of the fast BPE code against the plain algorithms.
 
 ``BPETokenizer.from_text``, ``from_corpus`` and ``encode`` use incremental pair bookkeeping for speed;
-the reference functions below are the book's algorithms written the obvious way (NUMERICS §12.2-12.5).
+the reference functions below are the book's algorithms written the obvious way (Ch.22-23, Ch.28).
 Both must give the same merges (same tie-breaks) and the same ids on many small random texts.
 """
 

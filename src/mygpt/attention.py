@@ -1,9 +1,8 @@
 """Causal self-attention (Ch.6-8), rotary positions (Ch.25) and grouped-query attention (Ch.26).
 
-The default is the exact reference path: the operations and their order follow NUMERICS §4.3 so
-that seeded runs reproduce the book bit for bit. ``MultiHeadAttention.fast`` (set by ``GPT.set_fast``)
-switches to the same function computed faster: one QKV matmul over the concatenated ``W_Q/W_K/W_V``
-weights and ``F.scaled_dot_product_attention``; that path also serves the KV cache.
+The default is the exact reference path: the book's operations in the book's order, so that seeded
+runs reproduce its numbers bit for bit. ``MultiHeadAttention.fast`` (set by ``GPT.set_fast``) computes
+the same function with fused kernels. Both serve the KV cache.
 """
 
 import math
@@ -86,6 +85,10 @@ class MultiHeadAttention(nn.Module):
 
     ``num_kv_heads`` K/V heads are shared by groups of ``kv_repeat`` query heads; query head ``i``
     uses K/V head ``i // kv_repeat``. RoPE rotates Q and K before the K/V heads are repeated.
+
+    ``fast`` (set by ``GPT.set_fast``) only chooses the kernels, never the function: the book's three
+    projections and ``_attend`` (exact, the default), or one fused QKV matmul and
+    ``F.scaled_dot_product_attention`` (equal to float rounding).
     """
 
     fast = False
@@ -119,34 +122,13 @@ class MultiHeadAttention(nn.Module):
             self.register_buffer("rope_cos", cos)
             self.register_buffer("rope_sin", sin)
 
-    def _split_heads(self, t: torch.Tensor, heads: int) -> torch.Tensor:
-        """``(B, T, heads * d)`` -> ``(B, heads, T, d)``."""
-        B, T, _ = t.shape
-        return t.view(B, T, heads, self.head_dim).transpose(1, 2)
+    def forward(self, x: torch.Tensor, cache: LayerKVCache | None = None, past: int = 0) -> torch.Tensor:
+        """Attend causally over ``x`` ``(B, T, C)``, whose tokens sit at positions ``past..past+T-1``.
 
-    def forward(self, x: torch.Tensor, cache: LayerKVCache | None = None) -> torch.Tensor:
-        """Attend causally over ``x`` ``(B, T, C)``; with a ``cache``, also over its earlier positions."""
-        if self.fast or cache is not None:
-            return self._fast_forward(x, cache)
+        With a ``cache``, the keys and values of positions ``0..past-1`` come from it and this call's
+        are stored in it; without one, ``past`` is 0 (Ch.8).
+        """
         B, T, C = x.shape
-        _check_length(T, self.max_seq_len)
-        q = self._split_heads(self.W_Q(x), self.num_heads)
-        k = self._split_heads(self.W_K(x), self.num_kv_heads)
-        v = self._split_heads(self.W_V(x), self.num_kv_heads)
-        if self.position_type == "rope":
-            q = apply_rope(q, self.rope_cos, self.rope_sin)
-            k = apply_rope(k, self.rope_cos, self.rope_sin)
-        if self.kv_repeat > 1:
-            k = k.repeat_interleave(self.kv_repeat, dim=1)
-            v = v.repeat_interleave(self.kv_repeat, dim=1)
-        out = _attend(q, k, v, self.causal_mask[:T, :T], self.attn_drop)
-        out = out.transpose(1, 2).contiguous().view(B, T, C)
-        return self.out_drop(self.W_O(out))
-
-    def _fast_forward(self, x: torch.Tensor, cache: LayerKVCache | None) -> torch.Tensor:
-        """The same attention with a fused QKV matmul and SDPA; ``x`` sits at positions ``past..past+T-1``."""
-        B, T, C = x.shape
-        past = 0 if cache is None else cache.length
         _check_length(past + T, self.max_seq_len)
         q, k, v = self._project_qkv(x)
         q = self._split_heads(q, self.num_heads)
@@ -157,25 +139,40 @@ class MultiHeadAttention(nn.Module):
             q = apply_rope(q, cos, sin)
             k = apply_rope(k, cos, sin)
         if cache is not None:
-            k, v = cache.append(k, v)
-        # A lone query may see every key; a block starting at 0 is plainly causal; otherwise offset the mask.
-        mask = None if T == 1 or past == 0 else self.causal_mask[past:past + T, :past + T].to(q.dtype)
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=past == 0 and T > 1,
-                                             dropout_p=self.dropout if self.training else 0.0,
-                                             enable_gqa=self.kv_repeat > 1)
-        out = out.transpose(1, 2).reshape(B, T, C)
+            k, v = cache.store(k, v, past)
+        out = self._sdpa(q, k, v, past) if self.fast else self._exact_attention(q, k, v, past)
+        out = out.transpose(1, 2).contiguous().view(B, T, C)
         return self.out_drop(self.W_O(out))
 
-    def _project_qkv(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Q, K, V ``(B, T, ·)``: one matmul over ``cat(W_Q, W_K, W_V)`` when gradients are tracked.
+    def _split_heads(self, t: torch.Tensor, heads: int) -> torch.Tensor:
+        """``(B, T, heads * d)`` -> ``(B, heads, T, d)``."""
+        B, T, _ = t.shape
+        return t.view(B, T, heads, self.head_dim).transpose(1, 2)
 
-        The weight is concatenated from the live parameters on every call, so autograd reaches the
-        three originals and an optimiser update can never leave a stale copy behind. Without gradients
-        (sampling, one token at a time) that copy would cost as much as the matmul it saves, so the
-        three projections run separately instead.
+    def _project_qkv(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Q, K, V ``(B, T, ·)``: three matmuls (exact), or one over ``cat(W_Q, W_K, W_V)`` (fast).
+
+        The fused weight is concatenated from the live parameters on every call, so autograd reaches
+        the three originals and an optimiser update can never leave a stale copy behind.
         """
-        if not torch.is_grad_enabled():
+        if not self.fast:
             return self.W_Q(x), self.W_K(x), self.W_V(x)
         kv_dim = self.num_kv_heads * self.head_dim
         weight = torch.cat([self.W_Q.weight, self.W_K.weight, self.W_V.weight])
         return F.linear(x, weight).split([self.embed_dim, kv_dim, kv_dim], dim=-1)
+
+    def _exact_attention(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, past: int) -> torch.Tensor:
+        """The book's kernel: K/V heads repeated for their query groups, then ``_attend``."""
+        if self.kv_repeat > 1:
+            k = k.repeat_interleave(self.kv_repeat, dim=1)
+            v = v.repeat_interleave(self.kv_repeat, dim=1)
+        T = q.shape[2]
+        return _attend(q, k, v, self.causal_mask[past:past + T, :past + T], self.attn_drop)
+
+    def _sdpa(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, past: int) -> torch.Tensor:
+        """PyTorch's fused kernel; a lone new query sees every key, a block from 0 is plainly causal."""
+        T = q.shape[2]
+        mask = None if T == 1 or past == 0 else self.causal_mask[past:past + T, :past + T].to(q.dtype)
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=past == 0 and T > 1,
+                                              dropout_p=self.dropout if self.training else 0.0,
+                                              enable_gqa=self.kv_repeat > 1)

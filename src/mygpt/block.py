@@ -28,6 +28,7 @@ class TransformerBlock(nn.Module):
         self.ln2 = _make_norm(embed_dim, norm_type)
         self.mlp = MLP(embed_dim, dropout)
 
-    def forward(self, x: torch.Tensor, cache: LayerKVCache | None = None) -> torch.Tensor:
-        x = x + self.mha(self.ln1(x), cache)
+    def forward(self, x: torch.Tensor, cache: LayerKVCache | None = None, past: int = 0) -> torch.Tensor:
+        """``x`` ``(B, T, C)`` at positions ``past..past+T-1`` (see ``MultiHeadAttention.forward``)."""
+        x = x + self.mha(self.ln1(x), cache, past)
         return x + self.mlp(self.ln2(x))

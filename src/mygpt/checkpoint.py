@@ -9,6 +9,7 @@ import os
 
 import torch
 
+from .config import GPTConfig
 from .errors import CheckpointError
 from .model import GPT
 from .tokenizer import BPETokenizer, CharTokenizer
@@ -20,6 +21,30 @@ def _reason(err: Exception) -> str:
     """The first sentence of an exception, short enough for a one-line message."""
     text = str(err).strip().splitlines()[0].split(". ")[0] if str(err).strip() else ""
     return f"{type(err).__name__}: {text[:120]}" if text else type(err).__name__
+
+
+def _book_config(model) -> dict:
+    """The book's config keys, in its order; models of earlier chapters lack the Part II attributes."""
+    return {
+        "vocab_size": model.vocab_size,
+        "embed_dim": model.embed_dim,
+        "num_heads": model.num_heads,
+        "num_kv_heads": getattr(model, "num_kv_heads", model.num_heads),
+        "num_layers": model.num_layers,
+        "max_seq_len": model.max_seq_len,
+        "norm_type": getattr(model, "norm_type", "layer"),
+        "position_type": getattr(model, "position_type", "learned"),
+    }
+
+
+def model_config(ckpt: dict) -> GPTConfig:
+    """The ``GPTConfig`` stored in a checkpoint payload, with the book's defaults for older formats."""
+    config = ckpt["config"]
+    return GPTConfig(vocab_size=config["vocab_size"], embed_dim=config["embed_dim"],
+                     num_heads=config["num_heads"], num_layers=config["num_layers"],
+                     max_seq_len=config["max_seq_len"], norm_type=config.get("norm_type", "layer"),
+                     position_type=config.get("position_type", "learned"),
+                     num_kv_heads=config.get("num_kv_heads", config["num_heads"]))
 
 
 def save_checkpoint(model, tokenizer, path: str, training_state: dict | None = None) -> None:
@@ -36,17 +61,7 @@ def save_checkpoint(model, tokenizer, path: str, training_state: dict | None = N
         "tokenizer_chars": tokenizer.chars,
         "tokenizer_kind": kind,
         "tokenizer_state": state,
-        "config": {
-            "vocab_size": model.vocab_size,
-            "embed_dim": model.embed_dim,
-            "num_heads": model.num_heads,
-            "num_kv_heads": getattr(model, "num_kv_heads", model.num_heads),
-            "num_layers": model.num_layers,
-            "max_seq_len": model.max_seq_len,
-            "norm_type": getattr(model, "norm_type", "layer"),
-            "position_type": getattr(model, "position_type", "learned"),
-            "tokenizer_kind": kind,
-        },
+        "config": {**_book_config(model), "tokenizer_kind": kind},
     }
     if training_state is not None:
         payload["training_state"] = training_state
@@ -95,13 +110,7 @@ def load_checkpoint(path: str) -> tuple[GPT, CharTokenizer | BPETokenizer]:
             tokenizer = BPETokenizer(state["chars"], state["merges"])
         else:
             tokenizer = CharTokenizer(ckpt["tokenizer_chars"])
-        model = GPT(
-            config["vocab_size"], config["embed_dim"], config["num_heads"],
-            num_kv_heads=config.get("num_kv_heads", config["num_heads"]),
-            num_layers=config["num_layers"], max_seq_len=config["max_seq_len"], dropout=0.0,
-            norm_type=config.get("norm_type", "layer"),
-            position_type=config.get("position_type", "learned"),
-        )
+        model = GPT.from_config(model_config(ckpt))
         model.load_state_dict(ckpt["model_state_dict"])
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
         raise CheckpointError(f"checkpoint {path} is inconsistent ({_reason(err)}); {_RECREATE}") from err

@@ -3,13 +3,26 @@
 Library callers catch them like any exception; each message names the problem and the fix.
 """
 
+from collections.abc import Callable
+
 
 class MyGPTError(Exception):
     """Base class of the problems the command line reports as ``mygpt: error: <message>``."""
 
 
 class ConfigError(MyGPTError, ValueError):
-    """Impossible hyper-parameters or options (checked before any file is written)."""
+    """Impossible hyper-parameters or options (checked before any file is written).
+
+    Built from ``describe(name)``, which words the problem given a function that names a setting:
+    the message names fields (``embed_dim``); ``worded(flag_name)`` names them the CLI's way.
+    """
+
+    def __init__(self, describe: str | Callable[[Callable[[str], str]], str]):
+        self.describe = describe if callable(describe) else (lambda name: describe)
+        super().__init__(self.describe(str))
+
+    def worded(self, name: Callable[[str], str]) -> str:
+        return self.describe(name)
 
 
 class CorpusError(MyGPTError):

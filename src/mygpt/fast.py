@@ -48,7 +48,8 @@ def make_optimizer(model, lr: float, fast: bool = False) -> torch.optim.AdamW:
     """The book's ``AdamW(model.parameters(), lr)``; with ``fast``, its fused single-kernel form.
 
     Fused AdamW runs on CPU and CUDA (one kernel for all parameters instead of a Python loop of small
-    ops per parameter); elsewhere the multi-tensor ``foreach`` form is used.
+    ops per parameter); elsewhere the multi-tensor ``foreach`` form is used. The fused form updates
+    the same way to float rounding.
     """
     if not fast:
         return torch.optim.AdamW(model.parameters(), lr=lr)
@@ -61,15 +62,14 @@ def make_optimizer(model, lr: float, fast: bool = False) -> torch.optim.AdamW:
 def compile_by_default(device: torch.device) -> bool:
     """Compile where it pays: on CUDA, where per-kernel launch overhead dominates small models.
 
-    Measured on a 2-core CPU (torch 2.13): compiling the model gained ~1.1x per step for the book's
-    default model and nothing for a C=384, 6-layer, T=256 one, after ~60 s of compilation from a cold
-    cache, so it never repays itself in a CPU run of a few thousand steps and stays off there.
+    On a CPU the compilation time of a cold cache outweighs what it saves in a run of a few thousand
+    steps (the README gives the measurements), so it stays off there.
     """
     return device.type == "cuda"
 
 
 def bf16_is_slow(device: torch.device) -> bool:
-    """True on CPUs without native bf16 matmul kernels (AVX2-only ones): bf16 runs ~10x slower than fp32."""
+    """True on CPUs without native bf16 matmul kernels (AVX2-only ones), where bf16 is slower than fp32."""
     return device.type == "cpu" and not torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
 

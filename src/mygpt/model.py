@@ -6,9 +6,11 @@ from torch import nn
 
 from .attention import MultiHeadAttention, _check_length
 from .block import TransformerBlock
+from .config import GPTConfig
 from .embedding import TokenEmbedding
 from .kv_cache import KVCache
 from .norm import LayerNorm, RMSNorm, _make_norm
+from .utils import count_params
 
 
 class GPT(nn.Module):
@@ -17,18 +19,21 @@ class GPT(nn.Module):
     The output head reuses the token-embedding matrix (weight tying), so it adds no parameters.
     Submodules are created in the book's order: that order fixes the random numbers each weight
     receives under a seed and the ``state_dict`` key order of checkpoints.
+
+    The arguments are those of ``GPTConfig``, which checks them; ``GPT.from_config(cfg)`` builds the
+    same model from a config, and ``model.config`` gives it back.
     """
 
     def __init__(self, vocab_size: int, embed_dim: int, num_heads: int, num_layers: int,
                  max_seq_len: int = 64, dropout: float = 0.0, norm_type: str = "layer",
                  position_type: str = "learned", num_kv_heads: int | None = None):
         super().__init__()
-        if num_kv_heads is None:
-            num_kv_heads = num_heads
+        self.config = config = GPTConfig(vocab_size, embed_dim, num_heads, num_layers, max_seq_len, dropout,
+                                         norm_type, position_type, num_kv_heads)
         self.vocab_size = vocab_size
         self.embed_dim = embed_dim
         self.num_heads = num_heads
-        self.num_kv_heads = num_kv_heads
+        self.num_kv_heads = config.num_kv_heads
         self.num_layers = num_layers
         self.max_seq_len = max_seq_len
         self.norm_type = norm_type
@@ -39,14 +44,25 @@ class GPT(nn.Module):
         self.embed_drop = nn.Dropout(dropout)
         self.blocks = nn.Sequential(*[
             TransformerBlock(embed_dim, num_heads, max_seq_len, dropout, norm_type=norm_type,
-                             position_type=position_type, num_kv_heads=num_kv_heads)
+                             position_type=position_type, num_kv_heads=config.num_kv_heads)
             for _ in range(num_layers)
         ])
         self.ln_f = _make_norm(embed_dim, norm_type)
 
+    @classmethod
+    def from_config(cls, config: GPTConfig) -> "GPT":
+        """The model ``config`` describes, built (and therefore seeded) exactly as ``GPT(...)`` builds it."""
+        return cls(config.vocab_size, config.embed_dim, config.num_heads, config.num_layers,
+                   config.max_seq_len, config.dropout, config.norm_type, config.position_type,
+                   config.num_kv_heads)
+
+    def num_params(self) -> int:
+        """Number of trainable parameters; the tied head shares the embedding's, counted once."""
+        return count_params(self)
+
     def forward(self, ids: torch.Tensor, targets: torch.Tensor | None = None, cache: KVCache | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Logits ``(B, T, V)`` and, given ``targets``, the mean cross-entropy loss.
+        """Logits ``(B, T, V)`` and, given ``targets``, the mean cross-entropy loss (Ch.13).
 
         With a ``cache`` (see ``new_cache``), ``ids`` continue the ``cache.length`` positions already
         processed: only the new positions are computed, attending to the cached keys and values.
@@ -62,7 +78,7 @@ class GPT(nn.Module):
             x = self.blocks(x)
         else:
             for block, layer_cache in zip(self.blocks, cache.layers):
-                x = block(x, layer_cache)
+                x = block(x, layer_cache, past)
             cache.length += T
         x = self.ln_f(x)
         logits = x @ self.token_embedding.embedding.weight.T
@@ -76,10 +92,10 @@ class GPT(nn.Module):
         return KVCache(self.num_layers, self.max_seq_len)
 
     def set_fast(self, enabled: bool = True) -> "GPT":
-        """Switch every norm and attention module between the exact book path and the fast path.
+        """Switch every norm and attention module between the exact book path and the fast kernels.
 
-        Same parameters, same function; the fast path (fused norms, fused QKV matmul, SDPA) agrees with
-        the exact one to float rounding, not bit for bit. Returns ``self``.
+        Same parameters, same function; the fast kernels (fused norms, fused QKV matmul, SDPA) agree
+        with the exact ones to float rounding, not bit for bit. Returns ``self``.
         """
         for module in self.modules():
             if isinstance(module, (LayerNorm, RMSNorm, MultiHeadAttention)):

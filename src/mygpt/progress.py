@@ -1,10 +1,10 @@
 """A live training progress bar on stderr that never touches the book's stdout lines."""
 
+import os
 import sys
 import time
 
 import torch
-from tqdm import tqdm
 
 
 class Progress:
@@ -18,8 +18,13 @@ class Progress:
         self.tokens_per_step = tokens_per_step
         self.refresh_s = refresh_s
         self._last = 0.0
-        self.bar = (tqdm(total=total_steps, desc="train", unit="step", file=sys.stderr, leave=False,
-                         dynamic_ncols=True) if enabled else None)
+        self.bar = None
+        if enabled:
+            from tqdm import tqdm  # only a run with a bar needs tqdm (the library must import without it)
+
+            width = _terminal_width(sys.stderr)
+            self.bar = tqdm(total=total_steps, desc="train", unit="step", file=sys.stderr, leave=False,
+                            ncols=width or 80, dynamic_ncols=width > 0)
 
     def update(self, loss: torch.Tensor) -> None:
         """Advance one step; read the loss (a device sync) only when the display refreshes."""
@@ -38,9 +43,17 @@ class Progress:
         if self.bar is None:
             print(line, flush=True)
         else:
-            tqdm.write(line, file=sys.stdout)
+            self.bar.write(line, file=sys.stdout)
             sys.stdout.flush()
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def _terminal_width(stream) -> int:
+    """Columns of the terminal behind ``stream``; 0 when unknown (some terminals report 0 columns)."""
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, ValueError, OSError):
+        return 0

@@ -1,7 +1,7 @@
 """Character tokenizer (Ch.16) and byte-pair-encoding tokenizer (Ch.22-23, Ch.28).
 
 The BPE algorithms are written from scratch on purpose: they are what the book teaches, and their
-tie-breaking rules (NUMERICS §12) decide which merges are learned.
+tie-breaking rules (Ch.22-23) decide which merges are learned.
 """
 
 import itertools
@@ -43,7 +43,7 @@ class _TextChain:
     visits only its own occurrences. A symbol lives at the text position of its first character:
     merging keeps the left position and empties the right one (``None``), so positions stay in text
     order and the smallest position of a pair is its first occurrence. Results are those of
-    ``_merge_pair`` on a list, tie-breaks included (NUMERICS §12.2, §12.3, §12.5).
+    ``_merge_pair`` on a list, tie-breaks included (Ch.22-23).
     """
 
     def __init__(self, text: str):
@@ -96,7 +96,7 @@ class _WordTable:
     ``counts`` holds each adjacent pair's frequency over the corpus and ``words_with`` the indices
     of the words containing it, so a merge re-counts only the words it changes. Words are indexed in
     first-occurrence order, which gives the trainer's tie-break: the pair counted first by a scan of
-    the words in that order (NUMERICS §12.4).
+    the words in that order (Ch.28).
     """
 
     def __init__(self, text: str):

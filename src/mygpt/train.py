@@ -1,17 +1,25 @@
-"""The training loop of ``mygpt train`` as a library function (NUMERICS §9, CLI.md §2.3)."""
+"""The training loop of ``mygpt train`` as a library function (Ch.14, Ch.20-21).
+
+``setup_training`` is the one place that turns a model and a ``TrainConfig`` into an optimizer, the
+module to call and the optimisation step, for the exact or the fast path; ``train`` runs the loop.
+"""
 
 import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
+from torch import nn
 
 from .checkpoint import save_checkpoint
-from .fast import prepare_fast
+from .config import TrainConfig
+from .fast import make_optimizer, prepare_fast
 from .progress import Progress
 from .utils import cosine_warmup_lr, estimate_val_loss, get_batch, set_seed
 
 
 def make_train_step(model, optimizer, precision: str = "fp32", max_grad_norm: float = 0.0):
-    """Return ``step(x, y) -> loss``: one optimisation step in the book's order (NUMERICS §9).
+    """Return ``step(x, y) -> loss``: one optimisation step in the book's order (Ch.14, Ch.20-21).
 
     zero_grad, forward (under bf16 autocast when asked), backward, optional clipping, AdamW step.
     The returned loss is this step's forward loss, measured before the update.
@@ -29,6 +37,27 @@ def make_train_step(model, optimizer, precision: str = "fp32", max_grad_norm: fl
         return loss
 
     return step
+
+
+@dataclass
+class TrainingSetup:
+    """What one training run steps with: ``step(x, y) -> loss`` calls ``forward`` and updates ``optimizer``."""
+
+    optimizer: torch.optim.Optimizer
+    forward: nn.Module
+    step: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def setup_training(model: nn.Module, config: TrainConfig) -> TrainingSetup:
+    """The optimizer, module to call and train step for ``config``'s precision and path, on ``model``'s device.
+
+    Exact (the book): AdamW and the model itself. Fast: the model's fast kernels, fused AdamW, TF32
+    and compilation where they pay (``fast.prepare_fast``); the compiled module shares the weights.
+    """
+    forward = prepare_fast(model, precision=config.precision) if config.fast else model
+    optimizer = make_optimizer(model, config.lr, fast=config.fast)
+    return TrainingSetup(optimizer, forward,
+                         make_train_step(forward, optimizer, config.precision, config.max_grad_norm))
 
 
 def rng_states() -> dict:
@@ -49,44 +78,43 @@ def training_state(step: int, optimizer) -> dict:
     return {"step": step, "optimizer_state_dict": optimizer.state_dict(), "rng_state": rng_states()}
 
 
-def train(model, tokenizer, train_data: torch.Tensor, val_data: torch.Tensor | None, optimizer, *,
-          steps: int, batch_size: int, seq_len: int, lr: float, output: str,
-          precision: str = "fp32", schedule: str = "constant", warmup: int = 0,
-          max_grad_norm: float = 0.0, print_every: int = 500, val_every: int = 0,
-          checkpoint_every: int = 0, progress: bool = False, fast: bool = False) -> None:
-    """Run steps ``1..steps``, printing the book's step lines, then save the final checkpoint.
+def train(model, tokenizer, train_data: torch.Tensor, val_data: torch.Tensor | None, config: TrainConfig,
+          output: str, *, progress: bool = False) -> None:
+    """Run steps ``1..config.steps``, printing the book's step lines, then save the final checkpoint.
 
-    Reseeds with 42 first, so the batch sequence is independent of the model's initialisation.
-    Checkpoints carry the training state (``training_state``) next to the book's keys.
+    Reseeds with ``config.seed`` first (42, the book's), so the batch sequence is independent of the
+    model's initialisation. Checkpoints carry the training state next to the book's keys.
     ``progress=True`` shows a live bar on stderr; stdout is the same either way.
-    ``fast=True`` trains through the fast path (``fast.prepare_fast``): same function, not bit-exact.
     """
-    forward = prepare_fast(model, precision=precision) if fast else model
-    train_step = make_train_step(forward, optimizer, precision, max_grad_norm)
+    config.check_model(model.config)
+    config.check_data(len(train_data), None if val_data is None else len(val_data))
+    setup = setup_training(model, config)
+    steps, batch_size, seq_len = config.steps, config.batch_size, config.seq_len
     bar = Progress(steps, batch_size * seq_len, enabled=progress)
-    set_seed(42)
+    set_seed(config.seed)
     try:
         for step in range(1, steps + 1):
-            if schedule == "cosine":
-                lr_t = cosine_warmup_lr(step, warmup, steps, lr)
-                for group in optimizer.param_groups:
+            if config.schedule == "cosine":
+                lr_t = cosine_warmup_lr(step, config.warmup, steps, config.lr)
+                for group in setup.optimizer.param_groups:
                     group["lr"] = lr_t
             x, y = get_batch(train_data, batch_size, seq_len)
-            loss = train_step(x, y)
+            loss = setup.step(x, y)
             bar.update(loss)
 
-            is_print = step == 1 or step % print_every == 0 or step == steps
-            is_val = val_data is not None and val_every > 0 and (step % val_every == 0 or step == steps)
+            is_print = step == 1 or step % config.print_every == 0 or step == steps
+            is_val = (val_data is not None and config.val_every > 0
+                      and (step % config.val_every == 0 or step == steps))
             if is_print or is_val:
                 line = f"step {step:>5}: loss = {loss.item():.4f}"
                 if is_val:
                     line += f"  val = {estimate_val_loss(model, val_data, batch_size, seq_len):.4f}"
-                if schedule == "cosine":
+                if config.schedule == "cosine":
                     line += f"  lr = {lr_t:.2e}"
                 bar.print(line)
-            if checkpoint_every > 0 and step % checkpoint_every == 0 and step != steps:
-                save_checkpoint(model, tokenizer, output, training_state(step, optimizer))
+            if config.checkpoint_every > 0 and step % config.checkpoint_every == 0 and step != steps:
+                save_checkpoint(model, tokenizer, output, training_state(step, setup.optimizer))
                 bar.print(f"  [checkpoint saved at step {step}]")
     finally:
         bar.close()
-    save_checkpoint(model, tokenizer, output, training_state(steps, optimizer))
+    save_checkpoint(model, tokenizer, output, training_state(steps, setup.optimizer))

@@ -3,6 +3,7 @@
 import math
 
 import torch
+from torch import nn
 
 VOCAB = ("I", "love", "AI", "!")
 
@@ -13,7 +14,7 @@ def to_ids(tokens: list[str]) -> torch.Tensor:
 
 
 def set_seed(seed: int = 0) -> None:
-    """Seed the global generator of every available device (NUMERICS §1)."""
+    """Seed the global generator of every available device (Ch.4)."""
     torch.manual_seed(seed)
     if torch.cuda.is_available():
         torch.cuda.manual_seed_all(seed)
@@ -36,7 +37,7 @@ def get_batch(data: torch.Tensor, batch_size: int, seq_len: int) -> tuple[torch.
     """Draw ``batch_size`` random windows of ``seq_len`` tokens and their next-token targets.
 
     One ``randint`` on the CPU generator per batch; the exclusive bound never draws the last window
-    (kept on purpose, NUMERICS §6).
+    (the book's rule, kept so that seeded runs draw the book's batches, Ch.14).
     """
     starts = torch.randint(0, len(data) - seq_len - 1, (batch_size,))
     x = torch.stack([data[i : i + seq_len] for i in starts])
@@ -54,11 +55,18 @@ def cosine_warmup_lr(step: int, warmup: int, total: int, max_lr: float, min_lr: 
     return min_lr + 0.5 * (max_lr - min_lr) * (1 + math.cos(math.pi * progress))
 
 
+def count_params(module: nn.Module) -> int:
+    """Number of trainable parameters of ``module`` (a shared tensor counts once)."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+@torch.no_grad()
 def estimate_val_loss(model, val_data: torch.Tensor, batch_size: int, seq_len: int,
                       n_eval_batches: int = 10) -> float:
-    """Mean loss over ``n_eval_batches`` random validation batches, in eval mode.
+    """Mean loss over ``n_eval_batches`` random validation batches, in eval mode (Ch.21).
 
     Draws from the global generator (one ``randint`` per batch), so it shifts later training batches.
+    Builds no autograd graph; the losses are the same as with gradients tracked.
     """
     was_training = model.training
     model.eval()

@@ -6,9 +6,9 @@ import pickle
 import pytest
 import torch
 
-from mygpt import GPT, BPETokenizer, CharTokenizer, load_checkpoint, save_checkpoint
+from mygpt import GPT, BPETokenizer, CharTokenizer, generate, load_checkpoint, save_checkpoint, set_seed
 from mygpt.checkpoint import read_checkpoint
-from mygpt.cli import main
+from mygpt.config import TrainConfig
 from mygpt.errors import CheckpointError
 from mygpt.train import train
 
@@ -38,7 +38,7 @@ def test_book_keys_in_the_book_order(tmp_path):
     ["tokenizer_kind", "tokenizer_state", "config.tokenizer_kind", "config.num_kv_heads",
      "config.norm_type", "config.position_type"],              # Ch.18 (oldest)
 ])
-def test_older_book_formats_load_and_generate(tmp_path, capsys, drop):
+def test_older_book_formats_load_and_generate(tmp_path, drop):
     tokenizer = CharTokenizer.from_text(TEXT)
     model = tiny_model(tokenizer.vocab_size)
     save_checkpoint(model, tokenizer, str(tmp_path / "new.ckpt"))
@@ -50,10 +50,9 @@ def test_older_book_formats_load_and_generate(tmp_path, capsys, drop):
     loaded, loaded_tokenizer = load_checkpoint(str(tmp_path / "old.ckpt"))
     assert loaded_tokenizer.chars == tokenizer.chars
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), loaded.state_dict().values()))
-    main(["generate", "--checkpoint", str(tmp_path / "old.ckpt"), "--prompt", "I lo", "--device", "cpu",
-          "--max-new-tokens", "5"])
-    out = capsys.readouterr().out
-    assert out.startswith("device: cpu\n\nI lo") and len(out) == len("device: cpu\n\nI lo") + 6
+    set_seed(0)
+    text = loaded_tokenizer.decode(generate(loaded, loaded_tokenizer.encode("I lo").unsqueeze(0), 5, top_k=10)[0])
+    assert text.startswith("I lo") and len(text) == 9
 
 
 def test_bpe_checkpoint_round_trip(tmp_path):
@@ -67,9 +66,8 @@ def test_training_writes_state_for_an_exact_resume(tmp_path):
     tokenizer = CharTokenizer.from_text(TEXT)
     data = tokenizer.encode(TEXT)
     model = tiny_model(tokenizer.vocab_size)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     out = str(tmp_path / "t.ckpt")
-    train(model, tokenizer, data, None, optimizer, steps=3, batch_size=2, seq_len=8, lr=1e-3, output=out)
+    train(model, tokenizer, data, None, TrainConfig(steps=3, batch_size=2, seq_len=8), out)
     state = read_checkpoint(out)["training_state"]
     assert state["step"] == 3
     assert torch.equal(state["rng_state"]["cpu"], torch.get_rng_state())

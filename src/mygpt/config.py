@@ -1,0 +1,175 @@
+"""The two descriptions a run needs: the model's shape (``GPTConfig``) and the training settings
+(``TrainConfig``). Each validates itself when created, so the library and the command line reject
+the same mistakes with the same explanation.
+
+Field help texts live in the fields' metadata; ``mygpt train --help`` shows them. A problem raises
+``ConfigError`` worded with field names (``embed_dim``); the CLI words the same check with its flags
+(``--embed-dim``) through ``ConfigError.worded``.
+"""
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+
+from .errors import ConfigError
+
+NORM_TYPES = ("layer", "rms")
+POSITION_TYPES = ("learned", "rope")
+PRECISIONS = ("fp32", "bf16")
+SCHEDULES = ("constant", "cosine")
+
+
+def _doc(default, help_text: str):
+    """A dataclass field with a default and the help text the CLI shows for it."""
+    return field(default=default, metadata={"help": help_text})
+
+
+def field_help(cls, name: str, name_of=str) -> str:
+    """The help text of field ``name`` of config class ``cls``; ``name_of`` names the fields it mentions."""
+    text = next(f.metadata["help"] for f in fields(cls) if f.name == name)
+    return text.format_map(_Names(name_of))
+
+
+class _Names(dict):
+    """``{field}`` in a help text becomes ``name_of(field)``."""
+
+    def __init__(self, name_of):
+        super().__init__()
+        self.name_of = name_of
+
+    def __missing__(self, key: str) -> str:
+        return self.name_of(key)
+
+
+def _check(ok: bool, describe) -> None:
+    """Raise ``ConfigError(describe)`` unless ``ok``; ``describe(name)`` words the problem."""
+    if not ok:
+        raise ConfigError(describe)
+
+
+def _integers(values: dict, names: tuple[str, ...]) -> None:
+    for name in names:
+        value = values[name]
+        _check(isinstance(value, int) and not isinstance(value, bool),
+               lambda n, name=name, value=value: f"{n(name)} must be a whole number (got {value!r})")
+
+
+def _at_least_one(values: dict, *names: str) -> None:
+    _integers(values, names)
+    for name in names:
+        value = values[name]
+        _check(value >= 1, lambda n, name=name, value=value: f"{n(name)} must be at least 1 (got {value})")
+
+
+def _zero_or_more(values: dict, *names: str) -> None:
+    _integers(values, names)
+    for name in names:
+        value = values[name]
+        _check(value >= 0, lambda n, name=name, value=value:
+               f"{n(name)} must be 0 or more (got {value}); 0 switches it off")
+
+
+def _one_of(values: dict, name: str, choices: tuple[str, ...]) -> None:
+    value = values[name]
+    _check(value in choices, lambda n: f"unknown {n(name)}: {value!r} (expected "
+                                       f"{' or '.join(repr(c) for c in choices)})")
+
+
+@dataclass(frozen=True)
+class GPTConfig:
+    """The shape of a GPT (Ch.12): the arguments of the book's ``GPT(...)``, checked.
+
+    ``num_kv_heads=None`` resolves to ``num_heads`` (full multi-head attention). ``dropout`` is a
+    training setting of the model; checkpoints do not store it.
+    """
+
+    vocab_size: int = field(metadata={"help": "Number of distinct tokens (set by the tokenizer)."})
+    embed_dim: int = _doc(64, "Width C of every token vector (Ch.5).")
+    num_heads: int = _doc(4, "Attention heads per layer; must divide {embed_dim} (Ch.8).")
+    num_layers: int = _doc(4, "Number of transformer blocks (Ch.11).")
+    max_seq_len: int = _doc(64, "Context window: the most tokens the model sees at once, which sizes "
+                                "its position table and masks (Ch.12).")
+    dropout: float = _doc(0.0, "Dropout probability in training, in [0, 1) (Ch.7).")
+    norm_type: str = _doc("layer", "'layer' (LayerNorm, Ch.10) or 'rms' (RMSNorm, Ch.24).")
+    position_type: str = _doc("learned", "'learned' (Ch.12) or 'rope' (rotary, Ch.25).")
+    num_kv_heads: int | None = _doc(None, "K/V heads for grouped-query attention; must divide the "
+                                          "number of heads (Ch.26). None: one per query head.")
+
+    def __post_init__(self):
+        values = asdict(self)
+        if self.num_kv_heads is None:
+            object.__setattr__(self, "num_kv_heads", self.num_heads)
+            values["num_kv_heads"] = self.num_heads
+        _at_least_one(values, "vocab_size", "embed_dim", "num_heads", "num_layers", "max_seq_len",
+                      "num_kv_heads")
+        _check(0.0 <= self.dropout < 1.0, lambda n: f"{n('dropout')} must be in [0, 1) (got {self.dropout}), "
+                                                    "e.g. 0.1")
+        _one_of(values, "norm_type", NORM_TYPES)
+        _one_of(values, "position_type", POSITION_TYPES)
+        C, H, KV = self.embed_dim, self.num_heads, self.num_kv_heads
+        _check(C % H == 0, lambda n: f"{n('embed_dim')} {C} is not divisible by {n('num_heads')} {H}; "
+                                     f"choose an {n('embed_dim')} that is a multiple of {H} "
+                                     f"(e.g. {H * max(1, C // H)})")
+        divisors = ", ".join(str(d) for d in range(1, H + 1) if H % d == 0)
+        _check(H % KV == 0, lambda n: f"{n('num_heads')} {H} is not divisible by {n('num_kv_heads')} {KV}; "
+                                      f"use a {n('num_kv_heads')} that divides it ({divisors})")
+        _check(self.position_type != "rope" or self.head_dim % 2 == 0,
+               lambda n: f"{n('position_type')} rope needs an even head dimension, but {n('embed_dim')} "
+                         f"{C} / {n('num_heads')} {H} = {self.head_dim}; change {n('embed_dim')} or "
+                         f"{n('num_heads')}")
+
+    @property
+    def head_dim(self) -> int:
+        return self.embed_dim // self.num_heads
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How ``train`` runs: steps, batches, learning rate and schedule, precision, what it prints.
+
+    The defaults are the book's ``mygpt train`` (Ch.14, Ch.20-21). ``seed`` seeds the stream of
+    batches and dropout masks; the model's initial weights come from the seed set before building it.
+    """
+
+    steps: int = _doc(2000, "Optimisation steps to run (each on one batch).")
+    batch_size: int = _doc(16, "Windows of text per step.")
+    seq_len: int = _doc(64, "Tokens per training window; at most the model's context window "
+                            "{max_seq_len}.")
+    lr: float = _doc(1e-3, "AdamW learning rate (the peak of a cosine {schedule}).")
+    precision: str = _doc("fp32", "'fp32' or 'bf16' (autocast of the forward pass, Ch.20).")
+    schedule: str = _doc("constant", "'constant' or 'cosine' (warm-up, then cosine decay to 0, Ch.21).")
+    warmup: int = _doc(0, "Warm-up steps of the cosine schedule.")
+    max_grad_norm: float = _doc(0.0, "Clip the gradient norm to this value; 0 disables clipping.")
+    val_every: int = _doc(0, "Print the validation loss every N steps (needs validation data); 0: never.")
+    print_every: int = _doc(500, "Print the training loss every N steps (and at steps 1 and the last).")
+    checkpoint_every: int = _doc(0, "Save a checkpoint every N steps; 0: only at the end.")
+    seed: int = _doc(42, "Seed of the batch and dropout stream, set just before step 1.")
+    fast: bool = _doc(False, "Train through the fast path (same function, not bit-identical).")
+
+    def __post_init__(self):
+        values = asdict(self)
+        _at_least_one(values, "steps", "batch_size", "seq_len", "print_every")
+        _zero_or_more(values, "val_every", "checkpoint_every", "warmup")
+        _check(isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0,
+               lambda n: f"{n('lr')} must be a positive number (got {self.lr}); the default is 1e-3")
+        _check(math.isfinite(self.max_grad_norm) and self.max_grad_norm >= 0,
+               lambda n: f"{n('max_grad_norm')} must be 0 or more (got {self.max_grad_norm}); "
+                         "0 disables clipping")
+        _one_of(values, "precision", PRECISIONS)
+        _one_of(values, "schedule", SCHEDULES)
+
+    def check_model(self, model_config: GPTConfig) -> None:
+        """Training windows must fit the model's context window."""
+        T, L = self.seq_len, model_config.max_seq_len
+        _check(T <= L, lambda n: f"{n('seq_len')} {T} exceeds {n('max_seq_len')} {L}; lower "
+                                 f"{n('seq_len')} or raise {n('max_seq_len')}")
+
+    def check_data(self, n_train: int, n_val: int | None) -> None:
+        """Enough tokens for one training window, and one validation window when validation runs."""
+        need = self.seq_len + 2
+        _check(n_train >= need, lambda n: f"the training text has {n_train} tokens but {n('seq_len')} "
+                                          f"{self.seq_len} needs at least {need}; use a longer text or a "
+                                          f"smaller {n('seq_len')}")
+        if n_val is not None and self.val_every > 0:
+            _check(n_val >= need, lambda n: f"the validation data has {n_val} tokens but {n('seq_len')} "
+                                            f"{self.seq_len} needs at least {need}; raise {n('val_split')} "
+                                            "or use a longer text")

@@ -1,11 +1,14 @@
-"""Shared fixtures: where Tiny Shakespeare lives, and a scratch working directory."""
+"""Shared fixtures: Tiny Shakespeare, the book's experiment workspace, and global state kept clean."""
 
 import os
 from pathlib import Path
 
 import pytest
+import torch
+from experiment_scripts import Workspace
 
 SHAKESPEARE_SIZE = 1_115_394
+SKIP_NO_SHAKESPEARE = "Tiny Shakespeare not found: set MYGPT_SHAKESPEARE=/path/to/tinyshakespeare.txt"
 
 
 def shakespeare_path() -> Path | None:
@@ -20,5 +23,28 @@ def shakespeare_path() -> Path | None:
 def shakespeare() -> Path:
     path = shakespeare_path()
     if path is None:
-        pytest.skip("Tiny Shakespeare not found: set MYGPT_SHAKESPEARE=/path/to/tinyshakespeare.txt")
+        pytest.skip(SKIP_NO_SHAKESPEARE)
     return path
+
+
+@pytest.fixture(scope="session")
+def book_dir(tmp_path_factory) -> Workspace:
+    """The book's working directory (with Tiny Shakespeare when available), shared by every test that
+    needs an experiment's output or files, so that each experiment runs at most once per session."""
+    directory = tmp_path_factory.mktemp("experiments")
+    source = shakespeare_path()
+    if source is not None:
+        (directory / "tinyshakespeare.txt").symlink_to(source)
+    return Workspace(directory)
+
+
+@pytest.fixture(autouse=True)
+def _restore_global_torch_state():
+    """Undo what a test changes globally: TF32 switches, thread count, grad mode, default dtype."""
+    saved = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32, torch.get_num_threads(),
+             torch.is_grad_enabled(), torch.get_default_dtype())
+    yield
+    (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32, threads, grad, dtype) = saved
+    torch.set_num_threads(threads)
+    torch.set_grad_enabled(grad)
+    torch.set_default_dtype(dtype)

@@ -12,6 +12,11 @@ from pathlib import Path
 import torch
 
 EXPERIMENTS_DIR = Path(__file__).resolve().parent.parent / "experiments"
+NAMES = sorted(p.stem for p in EXPERIMENTS_DIR.glob("[0-9][0-9]_*.py"))
+# Scripts that read what an earlier one wrote: 29-33 read 28's trained_gpt.pt, 40 reads 39's model and
+# tokenizer, 43 and 44 read 42's shakespeare.bpe.json.
+PREREQUISITES = {"29": "28", "30": "28", "31": "28", "32": "28", "33": "28",
+                 "40": "39", "43": "42", "44": "42"}
 
 
 def experiment_path(name: str) -> Path:
@@ -29,3 +34,20 @@ def run_script(path: Path, workdir: Path) -> str:
     finally:
         torch.set_printoptions(profile="default")
     return out.getvalue()
+
+
+class Workspace:
+    """A working directory plus the outputs of the scripts already run in it (each runs once)."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.outputs: dict[str, str] = {}
+
+    def output(self, name: str) -> str:
+        """The stdout of experiment ``name`` (``"28"`` or ``"28_train_gpt"``), running its prerequisites first."""
+        number = name[:2]
+        if number not in self.outputs:
+            if number in PREREQUISITES:
+                self.output(PREREQUISITES[number])
+            self.outputs[number] = run_script(experiment_path(number), self.directory)
+        return self.outputs[number]

@@ -2,7 +2,7 @@
 
 The golden is the output of the spec's conformance script (sections ``== X1`` … ``== X12``); this is an
 independent checker that prints the same report. Floats are printed with ``repr`` so every bit counts.
-Section X11 samples from the toy model trained by experiment 28, which the fixture re-runs.
+Section X11 samples from the toy model that experiment 28 trains (in the shared ``book_dir``).
 """
 
 import contextlib
@@ -12,7 +12,6 @@ from collections.abc import Iterator
 
 import pytest
 import torch
-from experiment_scripts import experiment_path, run_script
 from goldens import golden_text
 
 from mygpt import (
@@ -304,14 +303,6 @@ def api_report() -> str:
     return "\n".join(lines) + "\n"
 
 
-@pytest.fixture(scope="module")
-def toy_model_dir(tmp_path_factory):
-    """A directory holding ``trained_gpt.pt``, trained exactly as experiment 28 does."""
-    directory = tmp_path_factory.mktemp("api_checks")
-    run_script(experiment_path("28"), directory)
-    return directory
-
-
 # Sections whose printed floats differ from the golden in the last bits on some x86-64 CPUs (seen on
 # an AMD EPYC / AVX2 host, with the spec's own script as well): tiny models (C=8) in eval mode.
 # MKL_CBWR settings alone move those bits, so they are platform noise, not our arithmetic; their floats
@@ -330,8 +321,9 @@ def _by_section(report: str) -> dict[str, list[str]]:
 
 
 @pytest.fixture(scope="module")
-def report(toy_model_dir) -> str:
-    with contextlib.chdir(toy_model_dir):
+def report(book_dir) -> str:
+    book_dir.output("28")  # writes trained_gpt.pt
+    with contextlib.chdir(book_dir.directory):
         return api_report()
 
 

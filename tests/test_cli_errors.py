@@ -6,13 +6,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from cli_helpers import TEXT, TINY, fails_cleanly
 
 from mygpt import GPT, CharTokenizer, save_checkpoint
-from mygpt.cli import main
 
-TEXT = "To be, or not to be, that is the question.\n" * 40
-TINY = ["--steps", "2", "--print-every", "1", "--batch-size", "2", "--seq-len", "8", "--max-seq-len", "8",
-        "--embed-dim", "8", "--num-heads", "2", "--num-layers", "1", "--device", "cpu"]
 SENTINEL = b"an existing checkpoint that must survive"
 
 
@@ -29,22 +26,11 @@ def workdir(tmp_path, monkeypatch) -> Path:
     return tmp_path
 
 
-def fails_cleanly(argv: list[str], capsys, *fragments: str) -> str:
-    """Run ``mygpt ARGV`` in-process; assert exit 2, nothing on stdout, one stderr line; return it."""
-    with pytest.raises(SystemExit) as exit_info:
-        main(argv)
-    out, err = capsys.readouterr()
-    assert exit_info.value.code == 2
-    assert out == ""
-    assert err.startswith("mygpt: error: ") and err.count("\n") == 1, err
-    assert "Traceback" not in err
-    for fragment in fragments:
-        assert fragment in err, err
-    return err
-
-
 @pytest.mark.parametrize("options, fragments", [
     (["--embed-dim", "10", "--num-heads", "4"], ["--embed-dim 10", "--num-heads 4", "multiple"]),
+    (["--num-layers", "0"], ["--num-layers must be at least 1"]),
+    (["--schedule", "cosine", "--warmup", "-2"], ["--warmup must be 0 or more"]),
+    (["--num-merges", "-1"], ["--num-merges must be 0 or more"]),
     (["--num-heads", "4", "--embed-dim", "16", "--num-kv-heads", "3"], ["--num-kv-heads 3", "1, 2, 4"]),
     (["--position", "rope", "--embed-dim", "6", "--num-heads", "2"], ["even head dimension", "= 3"]),
     (["--seq-len", "16"], ["--seq-len 16 exceeds --max-seq-len 8"]),
@@ -88,7 +74,7 @@ def test_text_shorter_than_one_window(workdir, capsys):
 
 def test_validation_split_too_small_for_one_window(workdir, capsys):
     fails_cleanly(["train", "text.txt", *TINY, "--val-split", "0.001", "--val-every", "1"], capsys,
-                  "validation tokens", "raise --val-split")
+                  "validation data has", "raise --val-split")
 
 
 def test_output_in_missing_directory(workdir, capsys):

@@ -1,9 +1,9 @@
 """mygpt: a small, exact GPT-2-style language model library and CLI, as built by the myGPT book."""
 
+from . import config, train
 from .attention import MultiHeadAttention, SingleHeadAttention, apply_rope, precompute_rope_cache
 from .block import TransformerBlock
 from .checkpoint import load_checkpoint, save_checkpoint
-from .cli import main
 from .embedding import TokenEmbedding
 from .generate import generate
 from .mlp import MLP
@@ -14,5 +14,9 @@ from .utils import VOCAB, cosine_warmup_lr, estimate_val_loss, get_batch, pick_d
 
 __version__ = "0.28.0"
 
-if __name__ == "__main__":
-    main()
+
+def main(argv: list[str] | None = None) -> None:
+    """The ``mygpt`` command line (``mygpt.cli.main``), loaded only when called."""
+    from .cli import main as cli_main
+
+    cli_main(argv)

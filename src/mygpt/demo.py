@@ -1,15 +1,15 @@
-"""The book's chapter demos: what ``mygpt`` printed at the end of Chapters 2-13 (EXPERIMENTS.md).
+"""The book's chapter demos: what ``mygpt`` printed at the end of Chapters 2-13.
 
 Until Chapter 18 the ``mygpt`` command was a demo of the package built so far. Each chapter's demo
 starts with the running example's vocabulary and then shows that chapter's new module on it.
 ``mygpt demo --chapter N`` replays chapter N's demo; the default is Chapter 13's forward pass with loss.
 """
 
+import argparse
 import math
 from collections.abc import Callable
 
 import torch
-from torch import nn
 
 from .attention import MultiHeadAttention, SingleHeadAttention
 from .block import TransformerBlock
@@ -17,13 +17,9 @@ from .embedding import TokenEmbedding
 from .mlp import MLP
 from .model import GPT
 from .norm import LayerNorm
-from .utils import VOCAB, set_seed, to_ids
+from .utils import VOCAB, count_params, set_seed, to_ids
 
 SENTENCE = ["I", "love", "AI", "!"]
-
-
-def _n_params(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
 
 
 def _shape(t: torch.Tensor) -> tuple[int, ...]:
@@ -63,7 +59,7 @@ def ch05() -> None:
     print()
     print("TokenEmbedding(V=4, C=4):")
     print(te)
-    print(f"params = {_n_params(te)}")
+    print(f"params = {count_params(te)}")
     print()
     print(f"te(ids) shape = {_shape(te(to_ids(SENTENCE)))}")
 
@@ -84,9 +80,9 @@ def _attention_demo(with_buffers: bool) -> None:
     print(f"Embedded shape (B, T, C):  {_shape(x)}")
     print(f"Attention output (B, T, C): {_shape(out)}")
     print()
-    print(f"TokenEmbedding parameters:        {_n_params(te)}")
-    print(f"SingleHeadAttention parameters:   {_n_params(attn)}")
-    total = _n_params(te) + _n_params(attn)
+    print(f"TokenEmbedding parameters:        {count_params(te)}")
+    print(f"SingleHeadAttention parameters:   {count_params(attn)}")
+    total = count_params(te) + count_params(attn)
     if with_buffers:
         n_buffer = sum(b.numel() for b in attn.buffers())
         print(f"SingleHeadAttention buffers:      {n_buffer}  (causal_mask, not trained)")
@@ -117,9 +113,9 @@ def ch08() -> None:
     print()
     print(f"num_heads = {mha.num_heads}, head_dim = {mha.head_dim}, embed_dim = {mha.embed_dim}")
     print()
-    print(f"TokenEmbedding parameters:        {_n_params(te)}")
-    print(f"MultiHeadAttention parameters:    {_n_params(mha)}")
-    print(f"Total parameters:                 {_n_params(te) + _n_params(mha)}")
+    print(f"TokenEmbedding parameters:        {count_params(te)}")
+    print(f"MultiHeadAttention parameters:    {count_params(mha)}")
+    print(f"Total parameters:                 {count_params(te) + count_params(mha)}")
 
 
 def ch09() -> None:
@@ -137,9 +133,9 @@ def ch09() -> None:
     print()
     print(f"hidden_dim = 4*C = {mlp.fc1.out_features}, embed_dim = {mlp.embed_dim}")
     print()
-    print(f"TokenEmbedding parameters:        {_n_params(te)}")
-    print(f"MLP parameters:                   {_n_params(mlp)}")
-    print(f"Total parameters:                 {_n_params(te) + _n_params(mlp)}")
+    print(f"TokenEmbedding parameters:        {count_params(te)}")
+    print(f"MLP parameters:                   {count_params(mlp)}")
+    print(f"Total parameters:                 {count_params(te) + count_params(mlp)}")
 
 
 def ch10() -> None:
@@ -158,10 +154,10 @@ def ch10() -> None:
     print(f"LN(x) per-token means (4 positions): {normed.mean(dim=-1).flatten().tolist()}")
     print(f"LN(x) per-token stds  (4 positions): {normed.std(dim=-1, unbiased=False).flatten().tolist()}")
     print()
-    print(f"TokenEmbedding parameters:   {_n_params(te)}")
-    print(f"LayerNorm parameters:        {_n_params(ln)}  (= 2 * embed_dim)")
-    print(f"MLP parameters:              {_n_params(mlp)}")
-    print(f"Total parameters:            {_n_params(te) + _n_params(ln) + _n_params(mlp)}")
+    print(f"TokenEmbedding parameters:   {count_params(te)}")
+    print(f"LayerNorm parameters:        {count_params(ln)}  (= 2 * embed_dim)")
+    print(f"MLP parameters:              {count_params(mlp)}")
+    print(f"Total parameters:            {count_params(te) + count_params(ln) + count_params(mlp)}")
 
 
 def ch11() -> None:
@@ -178,9 +174,9 @@ def ch11() -> None:
     print()
     print(block)
     print()
-    print(f"TokenEmbedding parameters:   {_n_params(te)}")
-    print(f"TransformerBlock parameters: {_n_params(block)}")
-    print(f"Total parameters:            {_n_params(te) + _n_params(block)}")
+    print(f"TokenEmbedding parameters:   {count_params(te)}")
+    print(f"TransformerBlock parameters: {count_params(block)}")
+    print(f"Total parameters:            {count_params(te) + count_params(block)}")
 
 
 def ch12() -> None:
@@ -192,13 +188,13 @@ def ch12() -> None:
     print(f"Token ids shape:  {_shape(ids)}")
     print(f"Logits shape:     {_shape(logits)}  (B, T, V)")
     print()
-    print(f"Token embedding       (V*C):       {_n_params(gpt.token_embedding):>5}")
-    print(f"Position embedding (max_seq*C):    {_n_params(gpt.position_embedding):>5}")
-    per_block = _n_params(gpt.blocks[0])
-    print(f"{gpt.num_layers} TransformerBlocks  (N*{per_block}):     {_n_params(gpt.blocks):>5}")
-    print(f"Final LayerNorm       (2*C):        {_n_params(gpt.ln_f):>5}")
+    print(f"Token embedding       (V*C):       {count_params(gpt.token_embedding):>5}")
+    print(f"Position embedding (max_seq*C):    {count_params(gpt.position_embedding):>5}")
+    per_block = count_params(gpt.blocks[0])
+    print(f"{gpt.num_layers} TransformerBlocks  (N*{per_block}):     {count_params(gpt.blocks):>5}")
+    print(f"Final LayerNorm       (2*C):        {count_params(gpt.ln_f):>5}")
     print(f"Tied head            (0 extra):     {0:>5}")
-    print(f"Total parameters:                  {_n_params(gpt):>5}")
+    print(f"Total parameters:                  {count_params(gpt):>5}")
 
 
 def ch13() -> None:
@@ -227,3 +223,17 @@ CHAPTERS: dict[int, Callable[[], None]] = {
 def run_demo(chapter: int = 13) -> None:
     """Print the demo of ``chapter`` (2-13) exactly as the book's ``mygpt`` printed it."""
     CHAPTERS[chapter]()
+
+
+def add_parser(sub) -> None:
+    """Register ``mygpt demo`` on the CLI's sub-command parsers."""
+    d = sub.add_parser("demo", help="Print a chapter's demo of the book (default: Ch.13, forward pass with loss).",
+                       description="Replay what the book's `mygpt` command printed at the end of chapters 2-13, "
+                                   "before it learned to train (Ch.18). Takes a second.")
+    d.add_argument("--chapter", type=int, default=13, choices=range(2, 14), metavar="N",
+                   help="Book chapter, 2-13. Default: 13.")
+    d.set_defaults(func=_demo_command)
+
+
+def _demo_command(args: argparse.Namespace) -> None:
+    run_demo(args.chapter)

@@ -5,7 +5,9 @@ Training may add one optional key, ``"training_state"`` (step, optimizer state, 
 only of tensors, numbers, strings and containers so it loads with ``weights_only=True`` like the rest.
 """
 
+import contextlib
 import os
+import tempfile
 
 import torch
 
@@ -48,9 +50,10 @@ def model_config(ckpt: dict) -> GPTConfig:
 
 
 def save_checkpoint(model, tokenizer, path: str, training_state: dict | None = None) -> None:
-    """Write model weights, tokenizer and config to ``path`` atomically (temp file + rename).
+    """Write model weights, tokenizer and config to ``path`` atomically (unique temp file, fsync, rename).
 
-    A previous file at ``path`` survives an interrupted or failed save; no ``.tmp`` file is left.
+    A previous file at ``path`` survives an interrupted or failed save and no temporary file is left;
+    a failed write (disk full, I/O error) raises ``CheckpointError``.
     """
     kind = "bpe" if isinstance(tokenizer, BPETokenizer) else "char"
     state = {"chars": tokenizer.chars}
@@ -65,14 +68,58 @@ def save_checkpoint(model, tokenizer, path: str, training_state: dict | None = N
     }
     if training_state is not None:
         payload["training_state"] = training_state
-    tmp = path + ".tmp"
     try:
-        torch.save(payload, tmp)
+        _write_atomically(payload, path)
+    except OSError as err:
+        raise CheckpointError(f"could not save the checkpoint {path}: {err.strerror or _reason(err)}; "
+                              "the previous file there (if any) is intact") from err
+
+
+def _write_atomically(payload: dict, path: str) -> None:
+    """``torch.save`` into a temporary file of its own next to ``path``, flushed to disk, then renamed.
+
+    The unique name lets two processes save to one path without clobbering each other's half-written
+    file; fsync before the rename means a crash leaves either the old file or the complete new one.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600 would make checkpoints private to their owner
+        with os.fdopen(fd, "wb") as f:
+            torch.save(payload, f)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        if os.path.exists(tmp):
+        with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)
         raise
+    _fsync_directory(directory)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _fsync_directory(directory: str) -> None:
+    """Make the rename itself durable where the platform allows opening a directory."""
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def is_checkpoint(path: str) -> bool:
+    """Whether ``path`` holds a readable mygpt checkpoint (a file ``mygpt train`` may replace)."""
+    try:
+        read_checkpoint(path)
+    except CheckpointError:
+        return False
+    return True
 
 
 def read_checkpoint(path: str) -> dict:

@@ -8,9 +8,11 @@ Field help texts live in the fields' metadata; ``mygpt train --help`` shows them
 """
 
 import math
+import warnings
 from dataclasses import asdict, dataclass, field, fields
 
-from .errors import ConfigError
+from .errors import ConfigError, MyGPTWarning
+from .utils import cosine_warmup_lr
 
 NORM_TYPES = ("layer", "rms")
 POSITION_TYPES = ("learned", "rope")
@@ -156,6 +158,11 @@ class TrainConfig:
                          "0 disables clipping")
         _one_of(values, "precision", PRECISIONS)
         _one_of(values, "schedule", SCHEDULES)
+        if self.schedule == "cosine" and self.warmup >= self.steps:
+            peak = max(cosine_warmup_lr(s, self.warmup, self.steps, self.lr) for s in (self.steps - 1, self.steps))
+            warnings.warn(MyGPTWarning(lambda n: f"{n('warmup')} {self.warmup} is not shorter than {n('steps')} "
+                                                 f"{self.steps}: the learning rate never reaches {n('lr')} "
+                                                 f"{self.lr:g} (it peaks at {peak:.2e})"), stacklevel=3)
 
     def check_model(self, model_config: GPTConfig) -> None:
         """Training windows must fit the model's context window."""
@@ -169,6 +176,9 @@ class TrainConfig:
         _check(n_train >= need, lambda n: f"the training text has {n_train} tokens but {n('seq_len')} "
                                           f"{self.seq_len} needs at least {need}; use a longer text or a "
                                           f"smaller {n('seq_len')}")
+        _check(self.val_every == 0 or n_val is not None,
+               lambda n: f"{n('val_every')} {self.val_every} needs validation data, but there is none; "
+                         f"pass validation tokens or set {n('val_every')} 0")
         if n_val is not None and self.val_every > 0:
             _check(n_val >= need, lambda n: f"the validation data has {n_val} tokens but {n('seq_len')} "
                                             f"{self.seq_len} needs at least {need}; raise {n('val_split')} "

@@ -10,12 +10,9 @@ class MyGPTError(Exception):
     """Base class of the problems the command line reports as ``mygpt: error: <message>``."""
 
 
-class ConfigError(MyGPTError, ValueError):
-    """Impossible hyper-parameters or options (checked before any file is written).
-
-    Built from ``describe(name)``, which words the problem given a function that names a setting:
-    the message names fields (``embed_dim``); ``worded(flag_name)`` names them the CLI's way.
-    """
+class _Worded:
+    """A message built from ``describe(name)``, which words it given a function that names a setting:
+    ``str()`` names fields (``embed_dim``); ``worded(flag_name)`` names them the CLI's way."""
 
     def __init__(self, describe: str | Callable[[Callable[[str], str]], str]):
         self.describe = describe if callable(describe) else (lambda name: describe)
@@ -25,9 +22,54 @@ class ConfigError(MyGPTError, ValueError):
         return self.describe(name)
 
 
+class ConfigError(_Worded, MyGPTError, ValueError):
+    """Impossible hyper-parameters or options (checked before any file is written)."""
+
+
 class CorpusError(MyGPTError):
     """A training text that is missing, empty, unreadable, or could not be downloaded."""
 
 
 class CheckpointError(MyGPTError):
     """A checkpoint that is missing, corrupt, truncated, or not a mygpt checkpoint."""
+
+
+class ResourceError(MyGPTError):
+    """A run that cannot fit the machine: memory for its shapes, or disk for its checkpoint."""
+
+
+class TrainingError(ConfigError):
+    """Training that cannot go on with its settings, such as a loss that became NaN or infinite."""
+
+
+class TrainingStopped(Exception):
+    """Training stopped by SIGINT or SIGTERM after finishing a step and saving a resumable checkpoint.
+
+    ``step`` is the last completed step, ``path`` the checkpoint that resumes it (None if the save
+    failed) and ``exit_status`` the shell's convention for the signal (130 for SIGINT, 143 for SIGTERM).
+    """
+
+    def __init__(self, step: int, signal_name: str, exit_status: int, path: str | None):
+        self.step, self.signal_name, self.exit_status, self.path = step, signal_name, exit_status, path
+        super().__init__(f"stopped by {signal_name} after step {step}")
+
+
+class UnknownSymbolError(KeyError, ValueError):
+    """A character or symbol a tokenizer does not know (Ch.16, Ch.23).
+
+    The book raises ``KeyError(symbol)``, and its programs print ``str()`` of it (the symbol's repr),
+    so this keeps both; it is also a ``ValueError`` for callers who check arguments that way. The
+    fix is attached as a note, which tracebacks show after the message.
+    """
+
+    def __init__(self, symbol: str, hint: str):
+        super().__init__(symbol)
+        self.add_note(hint)
+
+
+# The book's programs print ``type(err).__name__`` of this error, which must read ``KeyError``.
+UnknownSymbolError.__name__ = UnknownSymbolError.__qualname__ = "KeyError"
+
+
+class MyGPTWarning(_Worded, UserWarning):
+    """A setting that is legal but probably not what was meant; the CLI prints it as one line."""

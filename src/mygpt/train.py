@@ -5,6 +5,8 @@ module to call and the optimisation step, for the exact or the fast path; ``trai
 """
 
 import contextlib
+import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -13,8 +15,12 @@ from torch import nn
 
 from .checkpoint import save_checkpoint
 from .config import TrainConfig
+from .errors import CheckpointError, MyGPTWarning, TrainingError, TrainingStopped
 from .fast import make_optimizer, prepare_fast
 from .progress import Progress
+from .resources import check_training_memory
+from .resume import check_resume, fingerprint, restore, training_state
+from .stops import stop_signals
 from .utils import cosine_warmup_lr, estimate_val_loss, get_batch, set_seed
 
 
@@ -60,61 +66,152 @@ def setup_training(model: nn.Module, config: TrainConfig) -> TrainingSetup:
                          make_train_step(forward, optimizer, config.precision, config.max_grad_norm))
 
 
-def rng_states() -> dict:
-    """The generator states that decide the next batches and dropout masks (for exact resume)."""
-    states = {"cpu": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        states["cuda"] = torch.cuda.get_rng_state_all()
-    if torch.backends.mps.is_available():
-        states["mps"] = torch.mps.get_rng_state()
-    return states
+class _Saver:
+    """Writes this run's checkpoints (each with its resumable training state) and remembers the last one."""
+
+    def __init__(self, model, tokenizer, output: str, optimizer, config: TrainConfig, data_ids: tuple):
+        self.model, self.tokenizer, self.output = model, tokenizer, output
+        self.optimizer, self.config, self.data_ids = optimizer, config, data_ids
+        self.last_step: int | None = None
+
+    def save(self, step: int) -> None:
+        state = training_state(step, self.optimizer, self.config, self.model, self.data_ids)
+        save_checkpoint(self.model, self.tokenizer, self.output, state)
+        self.last_step = step
+
+    def save_periodic(self, step: int) -> bool:
+        """A save during the run: a failure is a warning (the previous file is intact), not the end."""
+        try:
+            self.save(step)
+        except CheckpointError as err:
+            warnings.warn(f"{err}; training goes on", MyGPTWarning, stacklevel=2)
+            return False
+        return True
+
+    def kept(self) -> str:
+        """Which checkpoint file holds the last good state, for the message that ends a failed run."""
+        if self.last_step is None:
+            return f"no checkpoint of this run was saved (any earlier file at {self.output} is untouched)"
+        return f"the last good checkpoint, {self.output} (step {self.last_step}), is kept"
 
 
-def training_state(step: int, optimizer) -> dict:
-    """What a checkpoint needs beyond the weights to continue training exactly after ``step``.
+class _LossWatch:
+    """Stops training at the first NaN or infinite loss, naming its step and the likely cause.
 
-    The batch position is not stored separately: batches are drawn from the RNG, so its state is it.
+    On the CPU each loss is read as it comes (no cost); on an accelerator the first bad step is
+    recorded on the device and read only at the loop's existing sync points (printed lines, saves).
     """
-    return {"step": step, "optimizer_state_dict": optimizer.state_dict(), "rng_state": rng_states()}
+
+    def __init__(self, device: torch.device, config: TrainConfig, saver: _Saver):
+        self.eager, self.config, self.saver = device.type == "cpu", config, saver
+        self.first_bad: torch.Tensor | None = None
+
+    def observe(self, step: int, loss: torch.Tensor) -> None:
+        if self.eager:
+            if not math.isfinite(loss.item()):
+                self._fail(step)
+            return
+        mark = torch.where(torch.isfinite(loss.detach()), _NEVER, step)
+        self.first_bad = mark if self.first_bad is None else torch.minimum(self.first_bad, mark)
+
+    def check(self) -> None:
+        if self.first_bad is not None and (step := int(self.first_bad)) != _NEVER:
+            self._fail(step)
+
+    def _fail(self, step: int) -> None:
+        lr, clip, kept = self.config.lr, self.config.max_grad_norm, self.saver.kept()
+
+        def describe(n) -> str:
+            advice = f"lower {n('lr')} (now {lr:g})"
+            if not clip:
+                advice += f" or clip gradients with {n('max_grad_norm')} 1.0"
+            return (f"the loss became NaN or infinite at step {step}; likely cause: a learning rate too "
+                    f"high for this model: {advice}; {kept}")
+
+        raise TrainingError(describe)
+
+
+_NEVER = 2**62
+
+
+def _report_line(step: int, loss: torch.Tensor, config: TrainConfig, lr_t: float | None,
+                 val_loss: float | None) -> str:
+    """The book's step line: loss, then the validation loss and the learning rate when they apply."""
+    line = f"step {step:>5}: loss = {loss.item():.4f}"
+    if val_loss is not None:
+        line += f"  val = {val_loss:.4f}"
+    if lr_t is not None:
+        line += f"  lr = {lr_t:.2e}"
+    return line
+
+
+def _warn_pointless(tokenizer) -> None:
+    if tokenizer.vocab_size == 1:
+        warnings.warn(f"the training text has a single distinct token ({tokenizer.chars[0]!r}): the model "
+                      "can only learn to repeat it and its loss goes to 0; use a richer text",
+                      MyGPTWarning, stacklevel=3)
 
 
 def train(model, tokenizer, train_data: torch.Tensor, val_data: torch.Tensor | None, config: TrainConfig,
-          output: str, *, progress: bool = False) -> None:
+          output: str, *, progress: bool = False, resume: dict | None = None,
+          handle_signals: bool = True) -> None:
     """Run steps ``1..config.steps``, printing the book's step lines, then save the final checkpoint.
 
     Reseeds with ``config.seed`` first (42, the book's), so the batch sequence is independent of the
-    model's initialisation. Checkpoints carry the training state next to the book's keys.
+    model's initialisation. Checkpoints carry a resumable training state next to the book's keys.
     ``progress=True`` shows a live bar on stderr; stdout is the same either way.
+
+    ``resume``, a checkpoint payload (``read_checkpoint``) of an earlier run with the same settings,
+    continues that run after its step, exactly. With ``handle_signals`` (main thread only), SIGINT
+    or SIGTERM ends the current step, saves a resumable checkpoint and raises ``TrainingStopped``.
+    A NaN or infinite loss raises ``TrainingError``, keeping the last good checkpoint.
     """
     config.check_model(model.config)
     config.check_data(len(train_data), None if val_data is None else len(val_data))
+    _warn_pointless(tokenizer)
+    device = next(model.parameters()).device
+    check_training_memory(model.config, config, device, model.num_params())
+    data_ids = (fingerprint(train_data), fingerprint(val_data))
     setup = setup_training(model, config)
+    saver = _Saver(model, tokenizer, output, setup.optimizer, config, data_ids)
+    watch = _LossWatch(device, config, saver)
+    start = 0
+    if resume is None:
+        set_seed(config.seed)
+    else:
+        check_resume(resume, model, tokenizer, config, data_ids)
+        start = restore(resume, model, setup.optimizer)
     steps, batch_size, seq_len = config.steps, config.batch_size, config.seq_len
-    bar = Progress(steps, batch_size * seq_len, enabled=progress)
-    set_seed(config.seed)
-    try:
-        for step in range(1, steps + 1):
-            if config.schedule == "cosine":
-                lr_t = cosine_warmup_lr(step, config.warmup, steps, config.lr)
-                for group in setup.optimizer.param_groups:
-                    group["lr"] = lr_t
-            x, y = get_batch(train_data, batch_size, seq_len)
-            loss = setup.step(x, y)
-            bar.update(loss)
-
-            is_print = step == 1 or step % config.print_every == 0 or step == steps
-            is_val = (val_data is not None and config.val_every > 0
-                      and (step % config.val_every == 0 or step == steps))
-            if is_print or is_val:
-                line = f"step {step:>5}: loss = {loss.item():.4f}"
-                if is_val:
-                    line += f"  val = {estimate_val_loss(model, val_data, batch_size, seq_len):.4f}"
+    bar = Progress(steps - start, batch_size * seq_len, enabled=progress)
+    with stop_signals(handle_signals) as stop:
+        try:
+            for step in range(start + 1, steps + 1):
+                lr_t = None
                 if config.schedule == "cosine":
-                    line += f"  lr = {lr_t:.2e}"
-                bar.print(line)
-            if config.checkpoint_every > 0 and step % config.checkpoint_every == 0 and step != steps:
-                save_checkpoint(model, tokenizer, output, training_state(step, setup.optimizer))
-                bar.print(f"  [checkpoint saved at step {step}]")
-    finally:
-        bar.close()
-    save_checkpoint(model, tokenizer, output, training_state(steps, setup.optimizer))
+                    lr_t = cosine_warmup_lr(step, config.warmup, steps, config.lr)
+                    for group in setup.optimizer.param_groups:
+                        group["lr"] = lr_t
+                x, y = get_batch(train_data, batch_size, seq_len)
+                loss = setup.step(x, y)
+                watch.observe(step, loss)
+                bar.update(loss)
+
+                is_print = step == 1 or step % config.print_every == 0 or step == steps
+                is_val = (val_data is not None and config.val_every > 0
+                          and (step % config.val_every == 0 or step == steps))
+                if is_print or is_val:
+                    watch.check()
+                    val_loss = estimate_val_loss(model, val_data, batch_size, seq_len) if is_val else None
+                    bar.print(_report_line(step, loss, config, lr_t, val_loss))
+                if config.checkpoint_every > 0 and step % config.checkpoint_every == 0 and step != steps:
+                    watch.check()
+                    if saver.save_periodic(step):
+                        bar.print(f"  [checkpoint saved at step {step}]")
+                if stop.requested and step != steps:
+                    watch.check()
+                    saver.save(step)
+                    raise TrainingStopped(step, stop.name, stop.exit_status, output)
+        finally:
+            bar.close()
+        watch.check()
+        saver.save(steps)

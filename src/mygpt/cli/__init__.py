@@ -6,9 +6,11 @@ turns the problems a user can fix into one line on stderr and exit status 2.
 
 import argparse
 import sys
+import warnings
 
 from .. import __version__
-from ..errors import ConfigError, MyGPTError
+from ..errors import ConfigError, MyGPTError, MyGPTWarning
+from ..resources import is_out_of_memory
 from . import generate, train
 from .common import flag
 from .generate import _generate_command
@@ -37,17 +39,35 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """mygpt's own warnings as one line on stderr, worded with flags; others as Python shows them."""
+    if isinstance(message, MyGPTWarning):
+        print(f"mygpt: warning: {message.worded(flag)}", file=sys.stderr)
+    else:
+        print(warnings.formatwarning(message, category, filename, lineno, line), file=sys.stderr, end="")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Parse ``argv`` (default ``sys.argv[1:]``) and run the chosen sub-command.
 
     Problems the user can fix end the program with one line on stderr and exit status 2.
     """
     args = _build_parser().parse_args(argv)
+    args.argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        args.func(args)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", MyGPTWarning)
+            warnings.showwarning = _show_warning
+            args.func(args)
     except MyGPTError as err:
         message = err.worded(flag) if isinstance(err, ConfigError) else str(err)
         print(f"mygpt: error: {message}", file=sys.stderr)
+        sys.exit(2)
+    except (MemoryError, RuntimeError) as err:
+        if not is_out_of_memory(err):
+            raise
+        print(f"mygpt: error: out of memory ({str(err).strip().splitlines()[0][:160]}); lower --batch-size, "
+              "--seq-len or the model's size", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         print("mygpt: interrupted; the last saved checkpoint (if any) is intact", file=sys.stderr)

@@ -2,12 +2,19 @@
 
 import argparse
 import dataclasses
+import os
+import shlex
 import sys
 import time
 
+from ..checkpoint import read_checkpoint
 from ..config import GPTConfig, TrainConfig, field_help
 from ..corpus import load_corpus
+from ..errors import TrainingStopped
 from ..model import GPT
+from ..outputs import check_disk_space, check_output, output_lock
+from ..resources import check_training_memory, count_parameters
+from ..resume import check_resume, fingerprint, resumable_state
 from ..tokenizer import BPETokenizer, CharTokenizer
 from ..train import train
 from ..utils import pick_device, set_seed
@@ -24,6 +31,8 @@ TRAIN_DESCRIPTION = ("Without text_file, trains on a built-in corpus (Python's d
 BOOK_STEPS = {"steps": 2000, "print_every": 500}
 BUILTIN_STEPS = {"steps": 1500, "print_every": 250}
 BUILTIN_PROMPT = "The "
+# Weights plus AdamW's two moments, in fp32: what a checkpoint with its training state holds per parameter.
+CHECKPOINT_BYTES_PER_PARAM = 12
 SEED_HELP = ("Seed of the model's initial weights; the batches and dropout draw from seed + 42. "
              "Default: 0 (the book's seeds, 0 and 42).")
 
@@ -88,6 +97,10 @@ def add_parser(sub) -> None:
                         "a Ctrl-C mid-save does not corrupt the file.")
     t.add_argument("--fast", action="store_true", help=FAST_HELP)
     t.add_argument("--seed", type=int, default=0, help=SEED_HELP)
+    t.add_argument("--resume", metavar="CKPT", default=None,
+                   help="Continue the run saved in CKPT (a checkpoint of `mygpt train`, e.g. one left by "
+                        "Ctrl-C or --checkpoint-every) exactly where it stopped; give the same text and "
+                        "flags as that run (--steps may grow under the constant schedule).")
     t.set_defaults(func=_train_command)
 
 
@@ -137,8 +150,11 @@ def _train_command(args: argparse.Namespace) -> None:
     check_corpus_args(args)
     check_device(args.device)
     check_output_path(args.output)
+    resume = _read_resume(args.resume)
     device = pick_device(args.device)
     text, source = load_corpus(args.text_file)
+    check_output(args.output, text_path=args.text_file if args.text_file and os.path.isfile(args.text_file)
+                 else None)
     if builtin:
         print(f"corpus:       {source}")
     tokenizer, data = _build_tokenizer(args, text)
@@ -150,8 +166,14 @@ def _train_command(args: argparse.Namespace) -> None:
     train_config.check_data(len(data), None if val_data is None else len(val_data))
 
     model_config = dataclasses.replace(model_config, vocab_size=tokenizer.vocab_size)
+    n_params = count_parameters(model_config)
+    check_training_memory(model_config, train_config, device, n_params)
+    check_disk_space(args.output, CHECKPOINT_BYTES_PER_PARAM * n_params)
     set_seed(args.seed)
     model = GPT.from_config(model_config).to(device)
+    if resume is not None:
+        check_resume(resume, model, tokenizer, train_config, (fingerprint(data), fingerprint(val_data)),
+                     args.resume)
 
     print(f"device:       {device}")
     print(f"precision:    {args.precision}")
@@ -171,8 +193,15 @@ def _train_command(args: argparse.Namespace) -> None:
     print(f"max_grad_norm:{args.max_grad_norm}")
     if args.checkpoint_every > 0:
         print(f"checkpoint_every: {args.checkpoint_every}")
+    if resume is not None:
+        print(f"resuming:     {args.resume} after step {resume['training_state']['step']}")
 
-    train(model, tokenizer, data, val_data, train_config, args.output, progress=sys.stderr.isatty())
+    with output_lock(args.output):
+        try:
+            train(model, tokenizer, data, val_data, train_config, args.output, progress=sys.stderr.isatty(),
+                  resume=resume)
+        except TrainingStopped as stop:
+            _report_stop(stop, args)
     print()
     print(f"saved checkpoint to {args.output}")
     if builtin:
@@ -180,3 +209,33 @@ def _train_command(args: argparse.Namespace) -> None:
         print(sample(model, tokenizer, BUILTIN_PROMPT, device, max_new_tokens=200, temperature=1.0,
                      top_k=10, seed=0, precision=args.precision, fast=args.fast))
         print(f"\nmore: mygpt generate --checkpoint {args.output} --prompt {BUILTIN_PROMPT!r}")
+
+
+def _read_resume(path: str | None) -> dict | None:
+    """The checkpoint ``--resume`` names, checked to hold a resumable training state."""
+    if path is None:
+        return None
+    ckpt = read_checkpoint(path)
+    resumable_state(ckpt, path)
+    return ckpt
+
+
+def _report_stop(stop: TrainingStopped, args: argparse.Namespace) -> None:
+    """Tell how the run stopped and the command that resumes it; exit 130 (SIGINT) or 143 (SIGTERM)."""
+    print(f"mygpt: stopped by {stop.signal_name} after step {stop.step} of {args.steps}; saved a resumable "
+          f"checkpoint to {stop.path}", file=sys.stderr)
+    print(f"resume with: {resume_command(args.argv, stop.path)}", file=sys.stderr, flush=True)
+    sys.exit(stop.exit_status)
+
+
+def resume_command(argv: list[str], checkpoint: str) -> str:
+    """The command line that was run, with ``--resume checkpoint`` in place of any earlier --resume."""
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--resume":
+            skip = True
+        elif not arg.startswith("--resume="):
+            kept.append(arg)
+    return shlex.join(["mygpt", *kept, "--resume", checkpoint])

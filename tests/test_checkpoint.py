@@ -1,5 +1,6 @@
 """Checkpoints: the book's keys, every older format, training state, atomic saves, safe loading."""
 
+import errno
 import os
 import pickle
 
@@ -83,12 +84,11 @@ def test_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
     path.write_bytes(b"previous")
 
     def broken_save(obj, f):
-        with open(f, "wb") as handle:
-            handle.write(b"half")
-        raise OSError("disk full")
+        f.write(b"half")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(torch, "save", broken_save)
-    with pytest.raises(OSError):
+    with pytest.raises(CheckpointError, match="No space left on device; the previous file there"):
         save_checkpoint(tiny_model(tokenizer.vocab_size), tokenizer, str(path))
     assert path.read_bytes() == b"previous" and os.listdir(tmp_path) == ["m.ckpt"]
 

@@ -11,6 +11,8 @@ from collections import Counter, defaultdict
 
 import torch
 
+from .errors import UnknownSymbolError
+
 # A "word" for the word-level trainer and fast encoder: optional leading whitespace, then
 # non-whitespace; a pure-whitespace match only happens at the end of the text.
 _WORD_RE = re.compile(r"\s*\S+|\s+")
@@ -31,8 +33,27 @@ def _merge_pair(symbols: list[str], a: str, b: str) -> list[str]:
     return out
 
 
-def _ids(ids) -> list[int]:
-    return [int(i) for i in ids]
+def _ids(ids, vocab_size: int, owner: str) -> list[int]:
+    """``ids`` as Python ints, each checked to name a token of a vocabulary of ``vocab_size``."""
+    ids = [int(i) for i in ids]
+    if ids and (min(ids) < 0 or max(ids) >= vocab_size):
+        bad = next(i for i in ids if not 0 <= i < vocab_size)
+        raise ValueError(f"{owner}.decode: id {bad} is not in the vocabulary (ids 0 to {vocab_size - 1}); "
+                         "decode only ids made by this tokenizer or a model trained with it")
+    return ids
+
+
+def _alphabet(text: str, owner: str) -> list[str]:
+    """The sorted distinct characters of a training text, which must not be empty."""
+    if not isinstance(text, str) or not text:
+        raise ValueError(f"{owner}: text is {'empty' if text == '' else type(text).__name__}; give the "
+                         "training text (a non-empty str) to learn the vocabulary from")
+    return sorted(set(text))
+
+
+def _unknown(owner: str, symbol: str, known: int) -> UnknownSymbolError:
+    return UnknownSymbolError(symbol, f"{owner}: {symbol!r} is not among the tokenizer's {known} known "
+                                      "symbols; encode only characters that occur in its training text")
 
 
 class _TextChain:
@@ -153,14 +174,18 @@ class CharTokenizer:
 
     @classmethod
     def from_text(cls, text: str) -> "CharTokenizer":
-        return cls(sorted(set(text)))
+        return cls(_alphabet(text, "CharTokenizer.from_text"))
 
     def encode(self, text: str) -> torch.Tensor:
-        """1-D int64 ids; an unknown character raises ``KeyError(char)``."""
-        return torch.tensor([self.stoi[c] for c in text], dtype=torch.long)
+        """1-D int64 ids; an unknown character raises ``KeyError(char)`` (also a ``ValueError``)."""
+        try:
+            return torch.tensor([self.stoi[c] for c in text], dtype=torch.long)
+        except KeyError as err:
+            raise _unknown("CharTokenizer.encode", err.args[0], self.vocab_size) from None
 
     def decode(self, ids) -> str:
-        return "".join(self.itos[i] for i in _ids(ids))
+        """The text of ``ids``; an id outside the vocabulary raises ``ValueError``."""
+        return "".join(self.itos[i] for i in _ids(ids, self.vocab_size, "CharTokenizer"))
 
     def save(self, path: str) -> None:
         with open(path, "w") as f:
@@ -191,31 +216,36 @@ class BPETokenizer:
     @classmethod
     def from_text(cls, text: str, num_merges: int) -> "BPETokenizer":
         """Teaching trainer: merges learned over the whole text, across word boundaries."""
+        alphabet = _alphabet(text, "BPETokenizer.from_text")
         chain = _TextChain(text)
         merges = []
         while len(merges) < num_merges and chain.where:
             a, b = chain.most_frequent_pair()
             merges.append((a, b))
             chain.merge(a, b)
-        return cls(sorted(set(text)), merges)
+        return cls(alphabet, merges)
 
     @classmethod
     def from_corpus(cls, text: str, num_merges: int) -> "BPETokenizer":
         """Fast word-level trainer: merges never cross the words of ``_WORD_RE``."""
+        alphabet = _alphabet(text, "BPETokenizer.from_corpus")
         table = _WordTable(text)
         merges = []
         while len(merges) < num_merges and table.counts:
             a, b = table.most_frequent_pair()
             merges.append((a, b))
             table.merge(a, b)
-        return cls(sorted(set(text)), merges)
+        return cls(alphabet, merges)
 
     def encode(self, text: str) -> torch.Tensor:
         """Teaching encoder: one full pass per merge over the whole text, in merge order."""
         chain = _TextChain(text)
         for a, b in self.merges:
             chain.merge(a, b)
-        return torch.tensor([self.stoi[s] for s in chain.final_symbols()], dtype=torch.long)
+        try:
+            return torch.tensor([self.stoi[s] for s in chain.final_symbols()], dtype=torch.long)
+        except KeyError as err:
+            raise _unknown("BPETokenizer.encode", err.args[0], len(self.chars)) from None
 
     def _encode_word(self, word: str) -> list[str]:
         """Merge one word by repeatedly applying its lowest-ranked pair (memoised per word)."""
@@ -243,11 +273,12 @@ class BPETokenizer:
                 if i is not None:
                     ids.append(i)
                 elif unk_policy == "error":
-                    raise KeyError(sym)
+                    raise _unknown("BPETokenizer.encode_corpus", sym, len(self.chars))
         return torch.tensor(ids, dtype=torch.long)
 
     def decode(self, ids) -> str:
-        return "".join(self.vocab[i] for i in _ids(ids))
+        """The text of ``ids``; an id outside the vocabulary raises ``ValueError``."""
+        return "".join(self.vocab[i] for i in _ids(ids, self.vocab_size, "BPETokenizer"))
 
     def save(self, path: str) -> None:
         with open(path, "w") as f:

@@ -66,8 +66,9 @@ def main(argv: list[str] | None = None) -> None:
     except (MemoryError, RuntimeError) as err:
         if not is_out_of_memory(err):
             raise
-        print(f"mygpt: error: out of memory ({str(err).strip().splitlines()[0][:160]}); lower --batch-size, "
-              "--seq-len or the model's size", file=sys.stderr)
+        detail = (str(err).strip() or type(err).__name__).splitlines()[0][:160]
+        print(f"mygpt: error: out of memory ({detail}); lower --batch-size, --seq-len or the model's size",
+              file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         print("mygpt: interrupted; the last saved checkpoint (if any) is intact", file=sys.stderr)

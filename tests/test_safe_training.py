@@ -19,7 +19,7 @@ from mygpt.cli import main
 from mygpt.config import TrainConfig
 from mygpt.errors import MyGPTWarning, TrainingError
 from mygpt.outputs import output_lock
-from mygpt.train import _LossWatch, _Saver
+from mygpt.run_guards import LossWatch, RunSaver
 
 
 @pytest.fixture
@@ -111,8 +111,8 @@ def test_too_little_disk_space_is_found_before_training(workdir, capsys, monkeyp
 
 def test_a_second_run_on_the_same_output_is_refused(workdir, capsys):
     with output_lock("old.ckpt"):
-        fails_after_training(["train", "text.txt", *TINY, "--output", "old.ckpt"], capsys,
-                             "--output old.ckpt is in use by another training run")
+        fails_cleanly(["train", "text.txt", *TINY, "--output", "old.ckpt"], capsys,
+                      "--output old.ckpt is in use by another training run")
     main(["train", "text.txt", *TINY, "--output", "old.ckpt"])  # free again once the first run ends
     assert _no_temporary_files(workdir)
 
@@ -178,8 +178,8 @@ def test_a_diverging_loss_stops_naming_the_step_and_keeps_the_last_good_checkpoi
 
 def test_accelerator_loss_watch_reports_the_first_bad_step():
     """Off the CPU the loss is not read every step: the first bad step is kept on the device."""
-    saver = _Saver(None, None, "m.ckpt", None, TrainConfig(), (None, None))
-    watch = _LossWatch(torch.device("meta"), TrainConfig(max_grad_norm=1.0), saver)
+    saver = RunSaver(None, None, "m.ckpt", None, TrainConfig(), (None, None))
+    watch = LossWatch(torch.device("meta"), TrainConfig(max_grad_norm=1.0), saver)
     for step, loss in enumerate([1.0, 2.0, float("inf"), float("nan"), 3.0], start=1):
         watch.observe(step, torch.tensor(loss))
     with pytest.raises(TrainingError, match="at step 3; .*lower lr .now 0.001.; no checkpoint"):

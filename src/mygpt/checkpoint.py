@@ -1,8 +1,9 @@
 """Saving and loading a trained model together with its tokenizer (Ch.18, extended in Ch.24-28).
 
 The payload keeps the book's keys exactly, so files are interchangeable with the book's package.
-Training may add one optional key, ``"training_state"`` (step, optimizer state, RNG states), made
-only of tensors, numbers, strings and containers so it loads with ``weights_only=True`` like the rest.
+Training may add one optional key, ``"training_state"`` (step, optimizer state, RNG states, the run's
+settings and a fingerprint of its data: what an exact resume needs, see ``resume``), made only of
+tensors, numbers, strings and containers so it loads with ``weights_only=True`` like the rest.
 """
 
 import contextlib

@@ -5,7 +5,6 @@ module to call and the optimisation step, for the exact or the fast path; ``trai
 """
 
 import contextlib
-import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,13 +12,13 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .checkpoint import save_checkpoint
 from .config import TrainConfig
-from .errors import CheckpointError, MyGPTWarning, TrainingError, TrainingStopped
+from .errors import MyGPTWarning, TrainingStopped
 from .fast import make_optimizer, prepare_fast
 from .progress import Progress
 from .resources import check_training_memory
-from .resume import check_resume, fingerprint, restore, training_state
+from .resume import check_resume, fingerprint, restore
+from .run_guards import LossWatch, RunSaver
 from .stops import stop_signals
 from .utils import cosine_warmup_lr, estimate_val_loss, get_batch, set_seed
 
@@ -66,76 +65,7 @@ def setup_training(model: nn.Module, config: TrainConfig) -> TrainingSetup:
                          make_train_step(forward, optimizer, config.precision, config.max_grad_norm))
 
 
-class _Saver:
-    """Writes this run's checkpoints (each with its resumable training state) and remembers the last one."""
-
-    def __init__(self, model, tokenizer, output: str, optimizer, config: TrainConfig, data_ids: tuple):
-        self.model, self.tokenizer, self.output = model, tokenizer, output
-        self.optimizer, self.config, self.data_ids = optimizer, config, data_ids
-        self.last_step: int | None = None
-
-    def save(self, step: int) -> None:
-        state = training_state(step, self.optimizer, self.config, self.model, self.data_ids)
-        save_checkpoint(self.model, self.tokenizer, self.output, state)
-        self.last_step = step
-
-    def save_periodic(self, step: int) -> bool:
-        """A save during the run: a failure is a warning (the previous file is intact), not the end."""
-        try:
-            self.save(step)
-        except CheckpointError as err:
-            warnings.warn(f"{err}; training goes on", MyGPTWarning, stacklevel=2)
-            return False
-        return True
-
-    def kept(self) -> str:
-        """Which checkpoint file holds the last good state, for the message that ends a failed run."""
-        if self.last_step is None:
-            return f"no checkpoint of this run was saved (any earlier file at {self.output} is untouched)"
-        return f"the last good checkpoint, {self.output} (step {self.last_step}), is kept"
-
-
-class _LossWatch:
-    """Stops training at the first NaN or infinite loss, naming its step and the likely cause.
-
-    On the CPU each loss is read as it comes (no cost); on an accelerator the first bad step is
-    recorded on the device and read only at the loop's existing sync points (printed lines, saves).
-    """
-
-    def __init__(self, device: torch.device, config: TrainConfig, saver: _Saver):
-        self.eager, self.config, self.saver = device.type == "cpu", config, saver
-        self.first_bad: torch.Tensor | None = None
-
-    def observe(self, step: int, loss: torch.Tensor) -> None:
-        if self.eager:
-            if not math.isfinite(loss.item()):
-                self._fail(step)
-            return
-        mark = torch.where(torch.isfinite(loss.detach()), _NEVER, step)
-        self.first_bad = mark if self.first_bad is None else torch.minimum(self.first_bad, mark)
-
-    def check(self) -> None:
-        if self.first_bad is not None and (step := int(self.first_bad)) != _NEVER:
-            self._fail(step)
-
-    def _fail(self, step: int) -> None:
-        lr, clip, kept = self.config.lr, self.config.max_grad_norm, self.saver.kept()
-
-        def describe(n) -> str:
-            advice = f"lower {n('lr')} (now {lr:g})"
-            if not clip:
-                advice += f" or clip gradients with {n('max_grad_norm')} 1.0"
-            return (f"the loss became NaN or infinite at step {step}; likely cause: a learning rate too "
-                    f"high for this model: {advice}; {kept}")
-
-        raise TrainingError(describe)
-
-
-_NEVER = 2**62
-
-
-def _report_line(step: int, loss: torch.Tensor, config: TrainConfig, lr_t: float | None,
-                 val_loss: float | None) -> str:
+def _report_line(step: int, loss: torch.Tensor, lr_t: float | None, val_loss: float | None) -> str:
     """The book's step line: loss, then the validation loss and the learning rate when they apply."""
     line = f"step {step:>5}: loss = {loss.item():.4f}"
     if val_loss is not None:
@@ -143,6 +73,16 @@ def _report_line(step: int, loss: torch.Tensor, config: TrainConfig, lr_t: float
     if lr_t is not None:
         line += f"  lr = {lr_t:.2e}"
     return line
+
+
+def _apply_schedule(optimizer, config: TrainConfig, step: int) -> float | None:
+    """Set this step's learning rate under the cosine schedule (Ch.21) and return it; None if constant."""
+    if config.schedule != "cosine":
+        return None
+    lr_t = cosine_warmup_lr(step, config.warmup, config.steps, config.lr)
+    for group in optimizer.param_groups:
+        group["lr"] = lr_t
+    return lr_t
 
 
 def _warn_pointless(tokenizer) -> None:
@@ -173,8 +113,8 @@ def train(model, tokenizer, train_data: torch.Tensor, val_data: torch.Tensor | N
     check_training_memory(model.config, config, device, model.num_params())
     data_ids = (fingerprint(train_data), fingerprint(val_data))
     setup = setup_training(model, config)
-    saver = _Saver(model, tokenizer, output, setup.optimizer, config, data_ids)
-    watch = _LossWatch(device, config, saver)
+    saver = RunSaver(model, tokenizer, output, setup.optimizer, config, data_ids)
+    watch = LossWatch(device, config, saver)
     start = 0
     if resume is None:
         set_seed(config.seed)
@@ -186,11 +126,7 @@ def train(model, tokenizer, train_data: torch.Tensor, val_data: torch.Tensor | N
     with stop_signals(handle_signals) as stop:
         try:
             for step in range(start + 1, steps + 1):
-                lr_t = None
-                if config.schedule == "cosine":
-                    lr_t = cosine_warmup_lr(step, config.warmup, steps, config.lr)
-                    for group in setup.optimizer.param_groups:
-                        group["lr"] = lr_t
+                lr_t = _apply_schedule(setup.optimizer, config, step)
                 x, y = get_batch(train_data, batch_size, seq_len)
                 loss = setup.step(x, y)
                 watch.observe(step, loss)
@@ -202,7 +138,7 @@ def train(model, tokenizer, train_data: torch.Tensor, val_data: torch.Tensor | N
                 if is_print or is_val:
                     watch.check()
                     val_loss = estimate_val_loss(model, val_data, batch_size, seq_len) if is_val else None
-                    bar.print(_report_line(step, loss, config, lr_t, val_loss))
+                    bar.print(_report_line(step, loss, lr_t, val_loss))
                 if config.checkpoint_every > 0 and step % config.checkpoint_every == 0 and step != steps:
                     watch.check()
                     if saver.save_periodic(step):

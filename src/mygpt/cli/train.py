@@ -144,13 +144,20 @@ def _build_tokenizer(args: argparse.Namespace, text: str):
 
 
 def _train_command(args: argparse.Namespace) -> None:
-    builtin = args.text_file is None
+    """Check the options, then train while holding the output's lock (one run per output at a time)."""
     _fill_step_defaults(args)
     model_config, train_config = _configs(args)
     check_corpus_args(args)
     check_device(args.device)
     check_output_path(args.output)
     resume = _read_resume(args.resume)
+    with output_lock(args.output):
+        _train_locked(args, model_config, train_config, resume)
+
+
+def _train_locked(args: argparse.Namespace, model_config: GPTConfig, train_config: TrainConfig,
+                  resume: dict | None) -> None:
+    builtin = args.text_file is None
     device = pick_device(args.device)
     text, source = load_corpus(args.text_file)
     check_output(args.output, text_path=args.text_file if args.text_file and os.path.isfile(args.text_file)
@@ -196,12 +203,11 @@ def _train_command(args: argparse.Namespace) -> None:
     if resume is not None:
         print(f"resuming:     {args.resume} after step {resume['training_state']['step']}")
 
-    with output_lock(args.output):
-        try:
-            train(model, tokenizer, data, val_data, train_config, args.output, progress=sys.stderr.isatty(),
-                  resume=resume)
-        except TrainingStopped as stop:
-            _report_stop(stop, args)
+    try:
+        train(model, tokenizer, data, val_data, train_config, args.output, progress=sys.stderr.isatty(),
+              resume=resume)
+    except TrainingStopped as stop:
+        _report_stop(stop, args)
     print()
     print(f"saved checkpoint to {args.output}")
     if builtin:

@@ -16,9 +16,10 @@ import mygpt.train
 from mygpt import GPT, CharTokenizer, save_checkpoint
 from mygpt.checkpoint import read_checkpoint
 from mygpt.cli import main
-from mygpt.config import TrainConfig
+from mygpt.config import GPTConfig, TrainConfig
 from mygpt.errors import MyGPTWarning, TrainingError
 from mygpt.outputs import output_lock
+from mygpt.resources import count_parameters
 from mygpt.run_guards import LossWatch, RunSaver
 
 
@@ -211,3 +212,11 @@ def test_a_one_character_vocabulary_warns(workdir, capsys):
     err = capsys.readouterr().err
     assert err.startswith("mygpt: warning: the training text has a single distinct token ('a')")
     assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("shape", [{}, {"norm_type": "rms"}, {"position_type": "rope"}, {"num_kv_heads": 1},
+                                   {"norm_type": "rms", "position_type": "rope", "num_kv_heads": 2,
+                                    "num_layers": 3, "max_seq_len": 32}])
+def test_the_memory_estimate_counts_the_models_parameters(shape):
+    config = GPTConfig(**{"vocab_size": 65, "embed_dim": 16, "num_heads": 4, "num_layers": 2, **shape})
+    assert count_parameters(config) == GPT.from_config(config).num_params()

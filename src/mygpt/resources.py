@@ -13,16 +13,22 @@ import torch
 
 from .config import GPTConfig, TrainConfig
 from .errors import ResourceError
-from .model import GPT
 
 FLOAT_BYTES = 4
 
 
 def count_parameters(model_config: GPTConfig) -> int:
-    """Parameters of the model ``model_config`` describes, built on the meta device (nothing allocated)."""
-    with torch.device("meta"):
-        model = GPT.from_config(model_config)
-    return model.num_params()
+    """Parameters of the model ``model_config`` describes, counted from its shapes (nothing allocated).
+
+    Token embedding (tied with the head), learned positions, and per block two norms, Q/K/V/O
+    projections without bias (K and V sized by the K/V heads, Ch.26) and the 4x MLP with biases.
+    """
+    C, L = model_config.embed_dim, model_config.num_layers
+    norm = 2 * C if model_config.norm_type == "layer" else C
+    kv_width = model_config.num_kv_heads * model_config.head_dim
+    block = 2 * norm + 2 * C * C + 2 * C * kv_width + 8 * C * C + 5 * C
+    positions = model_config.max_seq_len * C if model_config.position_type == "learned" else 0
+    return model_config.vocab_size * C + positions + L * block + norm
 
 
 def estimate_training_bytes(model_config: GPTConfig, train_config: TrainConfig,

@@ -118,6 +118,13 @@ def test_a_second_run_on_the_same_output_is_refused(workdir, capsys):
     assert _no_temporary_files(workdir)
 
 
+def test_temporary_files_of_a_killed_save_are_removed_by_the_next_run(workdir):
+    (workdir / ".old.ckpt.k2j3h4.tmp").write_bytes(b"half a checkpoint")
+    (workdir / ".other.ckpt.k2j3h4.tmp").write_bytes(b"not ours")
+    main(["train", "text.txt", *TINY, "--output", "old.ckpt"])
+    assert sorted(p.name for p in workdir.iterdir()) == [".other.ckpt.k2j3h4.tmp", "old.ckpt", "text.txt"]
+
+
 def test_saves_are_readable_by_others_as_before(workdir):
     main(["train", "text.txt", *TINY, "--output", "new.ckpt"])
     mask = os.umask(0)

@@ -3,10 +3,12 @@
 Training may only replace a file it can recognise as a mygpt checkpoint, never the training text or
 any other file; the directory must accept a new file; and a lock file next to the output
 (``<output>.lock``, held with ``flock``) makes a second run on the same output stop in one line
-instead of racing the first. The lock is released when its process ends, however it ends.
+instead of racing the first. The lock is released when its process ends, however it ends; the
+next holder removes the temporary files a killed save left behind.
 """
 
 import contextlib
+import glob
 import os
 import shutil
 import tempfile
@@ -20,11 +22,8 @@ except ImportError:  # Windows: no advisory locks; saves stay atomic, the last w
     fcntl = None
 
 
-def check_output(path: str, text_path: str | None = None, resume: str | None = None) -> None:
-    """Refuse, before any training, an output that is the training text or a file that is not ours.
-
-    ``resume`` is the checkpoint a resumed run starts from; it may be the output itself.
-    """
+def check_output(path: str, text_path: str | None = None) -> None:
+    """Refuse, before any training, an output that is the training text or a file that is not ours."""
     if text_path is not None and os.path.exists(path) and os.path.samefile(path, text_path):
         raise CheckpointError(f"--output {path} is the training text; choose another --output "
                               "(training would replace the text with a checkpoint)")
@@ -73,12 +72,21 @@ def output_lock(path: str):
         if _same_file(fd, lock_path):
             break
         os.close(fd)
+    _remove_stale_temporaries(path)
     try:
         yield
     finally:
         with contextlib.suppress(OSError):
             os.remove(lock_path)
         os.close(fd)
+
+
+def _remove_stale_temporaries(path: str) -> None:
+    """Temporary files of saves cut short by ``kill -9``: no one else writes them while we hold the lock."""
+    directory, name = os.path.split(os.path.abspath(path))
+    for stale in glob.glob(os.path.join(glob.escape(directory), f".{glob.escape(name)}.*.tmp")):
+        with contextlib.suppress(OSError):
+            os.remove(stale)
 
 
 def _same_file(fd: int, path: str) -> bool:

@@ -234,6 +234,7 @@ def trained(tmp_path, monkeypatch) -> Path:
     (["--lr", "0.01"], ["--lr is 0.001 in the checkpoint's run but 0.01 here"]),
     (["--steps", "2"], ["already done 2 steps", "raise --steps"]),
     (["--val-split", "0.5"], ["training tokens differ", "--val-split"]),
+    (["--seed", "1"], ["the batch seed differs", "give the same --seed"]),
 ])
 def test_cli_resume_refuses_contradicting_flags(trained, capsys, change, fragments):
     capsys.readouterr()

@@ -82,7 +82,10 @@ def check_resume(ckpt: dict, model, tokenizer, config: TrainConfig,
     with warnings.catch_warnings():  # its warnings, if any, were given when that run started
         warnings.simplefilter("ignore")
         saved = TrainConfig(**state["train_config"])
-    _same_settings(saved, config, path, skip=FREE_TO_CHANGE)
+    _same_settings(saved, config, path, skip=(*FREE_TO_CHANGE, "seed"))
+    if saved.seed != config.seed:  # the CLI's --seed is this seed minus 42, so no values are shown
+        raise ConfigError(lambda n: f"--resume {path}: the batch seed differs from the checkpoint's run; "
+                                    f"give the same {n('seed')} as that run")
     done = state["step"]
     if config.schedule == "cosine" and config.steps != saved.steps:
         raise ConfigError(lambda n: f"--resume {path}: the cosine schedule spans {n('steps')} {saved.steps} in "

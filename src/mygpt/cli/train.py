@@ -11,7 +11,7 @@ from ..model import GPT
 from ..tokenizer import BPETokenizer, CharTokenizer
 from ..train import train
 from ..utils import pick_device, set_seed
-from .checks import check_corpus_args, check_device, check_output_path
+from .checks import check_corpus_args, check_device, check_output_path, check_seed
 from .common import DEVICE_HELP, DEVICES, FAST_HELP, PRECISION_HELP, HelpFormatter, add_below, flag, sample
 
 TRAIN_DESCRIPTION = ("Without text_file, trains on a built-in corpus (Python's documentation, no "
@@ -135,6 +135,7 @@ def _train_command(args: argparse.Namespace) -> None:
     _fill_step_defaults(args)
     model_config, train_config = _configs(args)
     check_corpus_args(args)
+    check_seed(args.seed, offset=42)
     check_device(args.device)
     check_output_path(args.output)
     device = pick_device(args.device)

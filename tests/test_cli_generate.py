@@ -176,3 +176,18 @@ def test_a_billion_tokens_stream_at_once_and_ctrl_c_keeps_them(ckpt, tmp_path):
     assert b"Traceback" not in err
     out = (head + rest).decode()
     assert out.endswith("\n") and len(out) > len(head)
+
+
+def test_a_reader_that_goes_away_ends_the_run_quietly(ckpt, tmp_path):
+    """``mygpt generate ... | head``: the closed pipe ends the endless run, without a traceback."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mygpt", "generate", "--checkpoint", "tiny.ckpt", "--prompt", "To",
+         "--device", "cpu", "--max-new-tokens", "1000000000"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert _read_until(process.stdout, 20, time.monotonic() + 120).startswith(b"device: cpu")
+        process.stdout.close()
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 1 and err == b""

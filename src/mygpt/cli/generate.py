@@ -53,13 +53,15 @@ def add_parser(sub) -> None:
     g.add_argument("--fast", action="store_true", help=FAST_HELP)
     g.add_argument("--top-p", type=float, default=None, metavar="P",
                    help="Nucleus sampling, after --top-k: keep the most likely tokens whose probabilities "
-                        "add up to at least P (0 < P <= 1), e.g. 0.9. Default: off.")
+                        "add up to at least P (0 < P <= 1), e.g. 0.9; a --top-k as large as the vocabulary "
+                        "lets top-p alone decide. Default: off.")
     g.add_argument("--num-samples", type=int, default=1, metavar="N",
                    help="Samples to draw, one after the other; sample i (from 0) uses seed --seed + i, so "
                         "`--seed S+i` alone reprints it. With N > 1 each starts with a line "
                         "'--- sample i/N (seed S+i) ---'. Default: 1.")
     g.add_argument("--stop", action="append", default=[], metavar="STR",
-                   help="End a sample where this text appears; the stop text itself is not printed. "
+                   help="End a sample where this text appears in the generated text; the stop text itself is "
+                        "not printed. "
                         r"Repeatable (the first to appear wins); \n, \t and \\ are read as newline, tab "
                         "and backslash.")
     g.add_argument("--show-probs", nargs="?", const="text", choices=["text", "json"], default=None,

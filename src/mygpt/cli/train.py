@@ -24,7 +24,7 @@ TRAIN_DESCRIPTION = ("Without text_file, trains on a built-in corpus (Python's d
 BOOK_STEPS = {"steps": 2000, "print_every": 500}
 BUILTIN_STEPS = {"steps": 1500, "print_every": 250}
 BUILTIN_PROMPT = "The "
-SEED_HELP = ("Seed of the model's initial weights; the batches and dropout draw from seed + 42. "
+SEED_HELP = ("Seed of the model's initial weights (0 to 2**64-43); the batches and dropout draw from seed + 42. "
              "Default: 0 (the book's seeds, 0 and 42).")
 
 

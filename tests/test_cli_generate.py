@@ -158,6 +158,10 @@ def _read_until(stream, count: int, deadline: float) -> bytes:
     return data
 
 
+POSIX_ONLY = pytest.mark.skipif(sys.platform == "win32", reason="uses SIGINT and select() on pipes")
+
+
+@POSIX_ONLY
 def test_a_billion_tokens_stream_at_once_and_ctrl_c_keeps_them(ckpt, tmp_path):
     env = {**os.environ, "LANG": "C.UTF-8", "PYTHONIOENCODING": "utf-8"}
     process = subprocess.Popen(
@@ -178,6 +182,7 @@ def test_a_billion_tokens_stream_at_once_and_ctrl_c_keeps_them(ckpt, tmp_path):
     assert out.endswith("\n") and len(out) > len(head)
 
 
+@POSIX_ONLY
 def test_a_reader_that_goes_away_ends_the_run_quietly(ckpt, tmp_path):
     """``mygpt generate ... | head``: the closed pipe ends the endless run, without a traceback."""
     process = subprocess.Popen(

@@ -102,7 +102,7 @@ def test_empty_prompt(workdir, capsys):
     fails_cleanly(["generate", "--checkpoint", "tiny.ckpt", "--prompt", ""], capsys, "--prompt is empty")
 
 
-@pytest.mark.parametrize("options, fragment", [(["--temperature", "0"], "--temperature"),
+@pytest.mark.parametrize("options, fragment", [(["--temperature", "-1"], "--temperature"),
                                                (["--top-k", "0"], "--top-k"),
                                                (["--max-new-tokens", "-1"], "--max-new-tokens")])
 def test_impossible_sampling_settings(workdir, capsys, options, fragment):

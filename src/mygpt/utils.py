@@ -1,7 +1,9 @@
 """Small shared helpers: the running-example vocabulary, seeding, devices, batching, LR schedule."""
 
 import math
+import numbers
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -13,13 +15,42 @@ def to_ids(tokens: list[str]) -> torch.Tensor:
     return torch.tensor([VOCAB.index(t) for t in tokens], dtype=torch.long)
 
 
+MAX_SEED = 2**64 - 1  # torch's generators take 64-bit seeds; negative ones would alias positive ones
+
+
 def set_seed(seed: int = 0) -> None:
-    """Seed the global generator of every available device (Ch.4)."""
+    """Seed the global generator of every available device (Ch.4); ``seed`` from 0 to ``MAX_SEED``.
+
+    The CPU generator (mt19937) keeps only the low 32 bits of what ``torch.manual_seed`` gives it, so
+    seeds 2**32 apart would give the same stream. Seeds below 2**32 are seeded exactly as the book
+    does; a larger seed fills the CPU generator's state from all its bits (mt19937's own
+    ``init_by_array``, through NumPy), so every accepted seed has a stream of its own.
+    ``torch.initial_seed()`` returns ``seed`` either way.
+    """
+    if not isinstance(seed, numbers.Integral) or not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"seed must be a whole number from 0 to 2**64 - 1 = {MAX_SEED} (got {seed!r})")
+    seed = int(seed)
     torch.manual_seed(seed)
+    if seed >> 32:
+        key = np.random.RandomState([seed & 0xFFFFFFFF, seed >> 32]).get_state()[1]
+        _load_mt19937_key(key)
     if torch.cuda.is_available():
         torch.cuda.manual_seed_all(seed)
     if torch.backends.mps.is_available():
         torch.mps.manual_seed(seed)
+
+
+# torch's CPU generator state: initial seed (u64), left and seeded (i32 each), next (u64), then the
+# 624 mt19937 words, each stored as a u64.
+_MT_WORDS_OFFSET, _MT_WORDS = 24, 624
+
+
+def _load_mt19937_key(key: np.ndarray) -> None:
+    """Replace the 624 state words of the freshly seeded CPU generator by ``key`` (uint32)."""
+    state = torch.get_rng_state().numpy().copy()
+    words = key.astype(np.uint64).tobytes()
+    state[_MT_WORDS_OFFSET:_MT_WORDS_OFFSET + len(words)] = np.frombuffer(words, dtype=np.uint8)
+    torch.set_rng_state(torch.from_numpy(state))
 
 
 def pick_device(arg: str = "auto") -> torch.device:

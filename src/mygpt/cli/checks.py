@@ -6,12 +6,13 @@ file is written and raises ``ConfigError`` naming the problem and the fix.
 """
 
 import argparse
-import math
 import os
 
 import torch
 
 from ..errors import ConfigError
+from ..generate import check_sampling
+from ..utils import MAX_SEED
 
 
 def _require(ok: bool, message: str) -> None:
@@ -49,13 +50,24 @@ def check_output_path(path: str) -> None:
                                          "choose another --output")
 
 
+def check_seed(seed: int, *, uses: int = 1, offset: int = 0) -> None:
+    """``--seed`` of ``train`` and ``generate``: every seed the command derives must fit the generators.
+
+    The command seeds with ``seed + offset`` up to ``seed + offset + uses - 1``; each must be within
+    0..MAX_SEED, the range in which distinct seeds give distinct streams (see ``set_seed``).
+    """
+    top = MAX_SEED - offset - (uses - 1)
+    why = "" if top == MAX_SEED else f", as the command also seeds with seed + {offset + uses - 1}"
+    _require(0 <= seed <= top, f"--seed must be a whole number from 0 to {top} (got {seed}){why}")
+
+
 def check_generate_args(args: argparse.Namespace) -> None:
     """Impossible sampling settings of ``mygpt generate``."""
     _require(args.prompt != "", "--prompt is empty; give at least one character, e.g. --prompt 'ROMEO:'")
-    _require(args.max_new_tokens >= 0, f"--max-new-tokens must be 0 or more (got {args.max_new_tokens})")
-    _require(args.temperature > 0 and math.isfinite(args.temperature),
-             f"--temperature must be a positive number (got {args.temperature}), e.g. 0.8")
-    _require(args.top_k >= 1, f"--top-k must be at least 1 (got {args.top_k})")
+    check_sampling(args.temperature, args.top_k, args.top_p, args.max_new_tokens)
+    _require(args.num_samples >= 1, f"--num-samples must be at least 1 (got {args.num_samples})")
+    _require("" not in args.stop, "--stop needs a non-empty string, e.g. --stop $'\\n\\n' to end at a blank line")
+    check_seed(args.seed, uses=args.num_samples)
     check_device(args.device)
 
 

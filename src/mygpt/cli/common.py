@@ -50,14 +50,19 @@ def add_below(parser: argparse.ArgumentParser, *names: str, help: str, **kwargs)
     return action
 
 
+def forward_precision(device: torch.device, precision: str) -> torch.autocast:
+    """bf16 autocast of the forward passes when ``precision`` is 'bf16'; otherwise a context that does nothing."""
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return torch.autocast(device_type=device.type, enabled=False)
+
+
 def sample(model, tokenizer, prompt: str, device: torch.device, *, max_new_tokens: int,
            temperature: float, top_k: int, seed: int, precision: str, fast: bool = False) -> str:
     """Seed, encode the prompt, sample (under bf16 autocast when asked) and decode prompt + continuation."""
     set_seed(seed)
     ids = tokenizer.encode(prompt).unsqueeze(0).to(device)
-    autocast = (torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-                if precision == "bf16" else torch.autocast(device_type=device.type, enabled=False))
-    with autocast:
+    with forward_precision(device, precision):
         out = generate(model, ids, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k,
                        use_cache=fast)
     return tokenizer.decode(out[0])

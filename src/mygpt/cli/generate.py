@@ -1,45 +1,149 @@
-"""``mygpt generate``: sample text from a checkpoint (Ch.15, Ch.18)."""
+"""``mygpt generate``: sample text from a checkpoint, printed token by token as it is drawn (Ch.15, Ch.18)."""
 
 import argparse
+import json
+import os
+import re
+import sys
+
+import torch
+import torch.nn.functional as F
 
 from ..checkpoint import load_checkpoint
 from ..fast import prepare_fast
-from ..utils import pick_device
+from ..generate import Step, TextStream, stream
+from ..utils import pick_device, set_seed
 from .checks import check_generate_args, check_prompt
-from .common import DEVICE_HELP, DEVICES, FAST_HELP, PRECISION_HELP, HelpFormatter, add_below, sample
+from .common import (
+    DEVICE_HELP,
+    DEVICES,
+    FAST_HELP,
+    PRECISION_HELP,
+    HelpFormatter,
+    add_below,
+    forward_precision,
+)
 
 DESCRIPTION = ("Continue a prompt with text sampled from a trained checkpoint, one token at a time. "
-               "Prints the prompt followed by the continuation.")
+               "Prints the prompt followed by the continuation, each token as soon as it is drawn; "
+               "Ctrl-C stops, keeping what was printed (exit status 130).")
+SHOWN_ALTERNATIVES = 5  # --show-probs: the most likely tokens listed at each step
+_ESCAPES = {"n": "\n", "t": "\t", "\\": "\\"}
 
 
 def add_parser(sub) -> None:
-    """Register ``mygpt generate`` (the book's options in its order, then ``--fast``)."""
+    """Register ``mygpt generate`` (the book's options in its order, then mygpt's)."""
     g = sub.add_parser("generate", help="Generate text from a checkpoint.", description=DESCRIPTION,
                        formatter_class=HelpFormatter)
     add_below(g, "--checkpoint", required=True, help="Checkpoint written by `mygpt train`.")
     add_below(g, "--prompt", required=True,
               help="Text to continue; only characters the model saw in training.")
-    add_below(g, "--max-new-tokens", type=int, default=200, help="Tokens to generate. Default: 200.")
+    add_below(g, "--max-new-tokens", type=int, default=200,
+              help="Tokens to generate (past the context window, the model sees the last window's "
+                   "worth). Default: 200.")
     add_below(g, "--temperature", type=float, default=1.0,
-              help="Divides the logits: below 1 is more conservative, above 1 more adventurous. Default: 1.0.")
+              help="Divides the logits: below 1 is more conservative, above 1 more adventurous; 0 is "
+                   "greedy (always the most likely token, no randomness). Default: 1.0.")
     add_below(g, "--top-k", type=int, default=10,
               help="Sample only among the k most likely tokens. Default: 10.")
-    add_below(g, "--seed", type=int, default=0, help="Seed of the sampling; same seed, same text. Default: 0.")
+    add_below(g, "--seed", type=int, default=0,
+              help="Seed of the sampling (0 to 2**64-1); same seed, same text. Default: 0.")
     g.add_argument("--device", default="auto", choices=DEVICES, help=DEVICE_HELP)
     g.add_argument("--precision", default="fp32", choices=["fp32", "bf16"], help=PRECISION_HELP)
     g.add_argument("--fast", action="store_true", help=FAST_HELP)
+    g.add_argument("--top-p", type=float, default=None, metavar="P",
+                   help="Nucleus sampling, after --top-k: keep the most likely tokens whose probabilities "
+                        "add up to at least P (0 < P <= 1), e.g. 0.9; a --top-k as large as the vocabulary "
+                        "lets top-p alone decide. Default: off.")
+    g.add_argument("--num-samples", type=int, default=1, metavar="N",
+                   help="Samples to draw, one after the other; sample i (from 0) uses seed --seed + i, so "
+                        "`--seed S+i` alone reprints it. With N > 1 each starts with a line "
+                        "'--- sample i/N (seed S+i) ---'. Default: 1.")
+    g.add_argument("--stop", action="append", default=[], metavar="STR",
+                   help="End a sample where this text appears in the generated text; the stop text itself is "
+                        "not printed. "
+                        r"Repeatable (the first to appear wins); \n, \t and \\ are read as newline, tab "
+                        "and backslash.")
+    g.add_argument("--show-probs", nargs="?", const="text", choices=["text", "json"], default=None,
+                   help="For each generated token, print on stderr its probability (as sampled, and the "
+                        f"model's own before temperature/top-k/top-p) and the {SHOWN_ALTERNATIVES} most "
+                        "likely tokens: as text lines, or 'json' (one object per line). stdout is "
+                        "unchanged.")
     g.set_defaults(func=_generate_command)
 
 
+def _unescape(text: str) -> str:
+    r"""``\n``, ``\t`` and ``\\`` as the characters they name; any other backslash stays as typed."""
+    return re.sub(r"\\([nt\\])", lambda m: _ESCAPES[m.group(1)], text)
+
+
+def _write(text: str) -> None:
+    if text:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
 def _generate_command(args: argparse.Namespace) -> None:
+    args.stop = [_unescape(s) for s in args.stop]
     check_generate_args(args)
-    device = pick_device(args.device)
-    model, tokenizer = load_checkpoint(args.checkpoint)
-    check_prompt(args.prompt, tokenizer.chars)
-    print(f"device: {device}\n")
-    model.to(device)
-    if args.fast:
-        prepare_fast(model, compile_model=False, precision=args.precision)
-    print(sample(model, tokenizer, args.prompt, device, max_new_tokens=args.max_new_tokens,
-                 temperature=args.temperature, top_k=args.top_k, seed=args.seed, precision=args.precision,
-                 fast=args.fast))
+    try:
+        device = pick_device(args.device)
+        model, tokenizer = load_checkpoint(args.checkpoint)
+        check_prompt(args.prompt, tokenizer.chars)
+        print(f"device: {device}\n")
+        model.to(device)
+        if args.fast:
+            prepare_fast(model, compile_model=False, precision=args.precision)
+        for i in range(args.num_samples):
+            if args.num_samples > 1:
+                print(f"--- sample {i + 1}/{args.num_samples} (seed {args.seed + i}) ---")
+            _sample(model, tokenizer, args, device, i)
+    except KeyboardInterrupt:
+        sys.stdout.flush()
+        print("mygpt: interrupted; the text printed so far is kept", file=sys.stderr)
+        sys.exit(130)
+    except BrokenPipeError:  # the reader went away (e.g. `| head`): nothing more to print
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+
+
+def _sample(model, tokenizer, args: argparse.Namespace, device: torch.device, index: int) -> None:
+    """Seed, print the prompt, then stream the continuation to stdout; end the sample with a newline."""
+    seed = args.seed + index
+    set_seed(seed)
+    ids = tokenizer.encode(args.prompt).unsqueeze(0).to(device)
+    _write(tokenizer.decode(ids[0]))
+    text = TextStream(tokenizer.decode, args.stop)
+    steps = stream(model, ids, args.max_new_tokens, args.temperature, args.top_k, use_cache=args.fast,
+                   top_p=args.top_p)
+    try:
+        with forward_precision(device, args.precision):
+            for number, step in enumerate(steps, 1):
+                if args.show_probs:
+                    _show_probs(step, tokenizer, args.show_probs, number, index, seed)
+                _write(text.push(step.ids[0, 0]))
+                if text.stopped:
+                    break
+    finally:
+        _write(text.finish() + "\n")
+
+
+def _show_probs(step: Step, tokenizer, form: str, number: int, index: int, seed: int) -> None:
+    """One line on stderr: the token drawn, its probability, and the most likely alternatives."""
+    probs = step.probs[0].float()
+    model_probs = F.softmax(step.logits[0].float(), dim=-1)
+    chosen = int(step.ids[0, 0])
+    top = torch.topk(model_probs, min(SHOWN_ALTERNATIVES, model_probs.numel())).indices.tolist()
+
+    def entry(i: int) -> dict:
+        return {"id": i, "token": tokenizer.decode([i]), "p": probs[i].item(), "model_p": model_probs[i].item()}
+
+    if form == "json":
+        line = json.dumps({"sample": index, "seed": seed, "step": number, **entry(chosen),
+                           "top": [entry(i) for i in top]}, ensure_ascii=False)
+    else:
+        chosen_entry = entry(chosen)
+        alternatives = ", ".join(f"{e['token']!r} {e['p']:.4f}" for e in map(entry, top))
+        line = (f"sample {index + 1} step {number}: {chosen_entry['token']!r} p={chosen_entry['p']:.4f} "
+                f"(model {chosen_entry['model_p']:.4f}) | top: {alternatives}")
+    print(line, file=sys.stderr, flush=True)

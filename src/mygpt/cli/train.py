@@ -18,7 +18,7 @@ from ..resume import check_resume, fingerprint, resumable_state
 from ..tokenizer import BPETokenizer, CharTokenizer
 from ..train import train
 from ..utils import pick_device, set_seed
-from .checks import check_corpus_args, check_device, check_output_path
+from .checks import check_corpus_args, check_device, check_output_path, check_seed
 from .common import DEVICE_HELP, DEVICES, FAST_HELP, PRECISION_HELP, HelpFormatter, add_below, flag, sample
 
 TRAIN_DESCRIPTION = ("Without text_file, trains on a built-in corpus (Python's documentation, no "
@@ -33,7 +33,7 @@ BUILTIN_STEPS = {"steps": 1500, "print_every": 250}
 BUILTIN_PROMPT = "The "
 # Weights plus AdamW's two moments, in fp32: what a checkpoint with its training state holds per parameter.
 CHECKPOINT_BYTES_PER_PARAM = 12
-SEED_HELP = ("Seed of the model's initial weights; the batches and dropout draw from seed + 42. "
+SEED_HELP = ("Seed of the model's initial weights (0 to 2**64-43); the batches and dropout draw from seed + 42. "
              "Default: 0 (the book's seeds, 0 and 42).")
 
 
@@ -148,6 +148,7 @@ def _train_command(args: argparse.Namespace) -> None:
     _fill_step_defaults(args)
     model_config, train_config = _configs(args)
     check_corpus_args(args)
+    check_seed(args.seed, offset=42)
     check_device(args.device)
     check_output_path(args.output)
     resume = _read_resume(args.resume)

@@ -14,6 +14,7 @@ from torch import nn
 from .checkpoint import save_checkpoint
 from .config import TrainConfig
 from .fast import make_optimizer, prepare_fast
+from .metrics import MetricsWriter, metrics_path
 from .progress import Progress
 from .utils import cosine_warmup_lr, estimate_val_loss, get_batch, set_seed
 
@@ -84,13 +85,15 @@ def train(model, tokenizer, train_data: torch.Tensor, val_data: torch.Tensor | N
 
     Reseeds with ``config.seed`` first (42, the book's), so the batch sequence is independent of the
     model's initialisation. Checkpoints carry the training state next to the book's keys.
-    ``progress=True`` shows a live bar on stderr; stdout is the same either way.
+    ``progress=True`` shows a live bar on stderr; stdout is the same either way. Every step line's
+    numbers (and the lr and tokens/s) also go to the metrics file beside ``output`` (``mygpt.metrics``).
     """
     config.check_model(model.config)
     config.check_data(len(train_data), None if val_data is None else len(val_data))
     setup = setup_training(model, config)
     steps, batch_size, seq_len = config.steps, config.batch_size, config.seq_len
     bar = Progress(steps, batch_size * seq_len, enabled=progress)
+    metrics = MetricsWriter(metrics_path(output), batch_size * seq_len)
     set_seed(config.seed)
     try:
         for step in range(1, steps + 1):
@@ -107,14 +110,17 @@ def train(model, tokenizer, train_data: torch.Tensor, val_data: torch.Tensor | N
                       and (step % config.val_every == 0 or step == steps))
             if is_print or is_val:
                 line = f"step {step:>5}: loss = {loss.item():.4f}"
+                val_loss = estimate_val_loss(model, val_data, batch_size, seq_len) if is_val else None
                 if is_val:
-                    line += f"  val = {estimate_val_loss(model, val_data, batch_size, seq_len):.4f}"
+                    line += f"  val = {val_loss:.4f}"
                 if config.schedule == "cosine":
                     line += f"  lr = {lr_t:.2e}"
                 bar.print(line)
+                metrics.log(step, loss.item(), val_loss, setup.optimizer.param_groups[0]["lr"])
             if config.checkpoint_every > 0 and step % config.checkpoint_every == 0 and step != steps:
                 save_checkpoint(model, tokenizer, output, training_state(step, setup.optimizer))
                 bar.print(f"  [checkpoint saved at step {step}]")
     finally:
         bar.close()
+        metrics.close()
     save_checkpoint(model, tokenizer, output, training_state(steps, setup.optimizer))

@@ -25,7 +25,9 @@ def test_book_keys_in_the_book_order(tmp_path):
     save_checkpoint(tiny_model(tokenizer.vocab_size, norm_type="rms", position_type="rope", num_kv_heads=1),
                     tokenizer, str(tmp_path / "a.ckpt"))
     ckpt = torch.load(tmp_path / "a.ckpt", map_location="cpu", weights_only=True)
-    assert list(ckpt) == ["model_state_dict", "tokenizer_chars", "tokenizer_kind", "tokenizer_state", "config"]
+    assert list(ckpt) == ["model_state_dict", "tokenizer_chars", "tokenizer_kind", "tokenizer_state", "config",
+                          "torch_version"]
+    assert ckpt["torch_version"] == torch.__version__
     assert ckpt["config"] == {"vocab_size": 8, "embed_dim": 8, "num_heads": 2, "num_kv_heads": 1,
                               "num_layers": 1, "max_seq_len": 16, "norm_type": "rms",
                               "position_type": "rope", "tokenizer_kind": "char"}

@@ -1,8 +1,9 @@
 """Saving and loading a trained model together with its tokenizer (Ch.18, extended in Ch.24-28).
 
 The payload keeps the book's keys exactly, so files are interchangeable with the book's package.
-Training may add one optional key, ``"training_state"`` (step, optimizer state, RNG states), made
-only of tensors, numbers, strings and containers so it loads with ``weights_only=True`` like the rest.
+mygpt adds ``"torch_version"`` (the torch that saved the file) and, from training, ``"training_state"``
+(step, optimizer state, RNG states, training settings), made only of tensors, numbers, strings and
+containers so it loads with ``weights_only=True`` like the rest.
 """
 
 import os
@@ -62,6 +63,7 @@ def save_checkpoint(model, tokenizer, path: str, training_state: dict | None = N
         "tokenizer_kind": kind,
         "tokenizer_state": state,
         "config": {**_book_config(model), "tokenizer_kind": kind},
+        "torch_version": str(torch.__version__),  # mygpt's own key, after the book's: which torch wrote it
     }
     if training_state is not None:
         payload["training_state"] = training_state

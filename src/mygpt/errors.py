@@ -31,3 +31,7 @@ class CorpusError(MyGPTError):
 
 class CheckpointError(MyGPTError):
     """A checkpoint that is missing, corrupt, truncated, or not a mygpt checkpoint."""
+
+
+class MissingExtraError(MyGPTError, ImportError):
+    """An optional dependency is not installed; the message names the ``pip install`` that adds it."""

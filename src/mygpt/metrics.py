@@ -1,8 +1,9 @@
 """Run metrics: the numbers behind a training run's step lines, kept as JSON Lines beside its checkpoint.
 
-Each record is one printed (or validated) step: ``step``, ``loss``, ``val_loss`` (``null`` when the step
-was not validated), ``lr``, ``tokens_per_s`` (since the previous record) and ``elapsed_s`` (since the
-run started, continued across resumes). The book's stdout is unchanged; ``mygpt plot`` reads the file.
+Each record is one printed (or validated) step: ``step``, ``loss``, ``val_loss`` (``null`` when the
+step was not validated), ``lr``, ``tokens_per_s`` (training tokens over the wall-clock time since the
+previous record, validation included) and ``elapsed_s`` (since the run started, continued across
+resumes). The book's stdout is unchanged; ``mygpt plot`` reads the file.
 """
 
 import json
@@ -36,7 +37,8 @@ def read_metrics(path: str) -> list[dict]:
 
 
 class MetricsWriter:
-    """Append one JSON line per logged step to ``path``, flushed at once so a killed run keeps its lines.
+    """Append one JSON line per logged step to ``path``; each line is written and closed at once, so a
+    killed run keeps every line it logged.
 
     ``resume_step=0`` starts a new run: the file is replaced. ``resume_step=N`` continues a run resumed
     from its checkpoint at step ``N``: records up to ``N`` are kept, later ones (written after that
@@ -54,28 +56,18 @@ class MetricsWriter:
         with open(tmp, "w", encoding="utf-8") as f:
             f.writelines(json.dumps(record) + "\n" for record in kept)
         os.replace(tmp, path)
-        self._file = open(path, "a", encoding="utf-8")
         self._start = self._last_time = time.perf_counter()
         self._last_step = resume_step
 
     def log(self, step: int, loss: float, val_loss: float | None, lr: float) -> dict:
-        """Write the record of ``step`` and return it."""
+        """Append the record of ``step`` and return it."""
         now = time.perf_counter()
         seconds = now - self._last_time
         tokens = (step - self._last_step) * self.tokens_per_step
-        record = {"step": step, "loss": _number(loss), "val_loss": _number(val_loss), "lr": lr,
+        record = {"step": step, "loss": _number(loss), "val_loss": _number(val_loss), "lr": float(lr),
                   "tokens_per_s": round(tokens / seconds, 1) if seconds > 0 else None,
                   "elapsed_s": round(self._elapsed_before + now - self._start, 3)}
-        self._file.write(json.dumps(record) + "\n")
-        self._file.flush()
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
         self._last_time, self._last_step = now, step
         return record
-
-    def close(self) -> None:
-        self._file.close()
-
-    def __enter__(self) -> "MetricsWriter":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()

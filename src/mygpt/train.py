@@ -5,6 +5,7 @@ module to call and the optimisation step, for the exact or the fast path; ``trai
 """
 
 import contextlib
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -71,12 +72,16 @@ def rng_states() -> dict:
     return states
 
 
-def training_state(step: int, optimizer) -> dict:
+def training_state(step: int, optimizer, config: TrainConfig | None = None) -> dict:
     """What a checkpoint needs beyond the weights to continue training exactly after ``step``.
 
     The batch position is not stored separately: batches are drawn from the RNG, so its state is it.
+    ``config`` adds the run's training settings (``train_config``), which ``mygpt info`` shows.
     """
-    return {"step": step, "optimizer_state_dict": optimizer.state_dict(), "rng_state": rng_states()}
+    state = {"step": step, "optimizer_state_dict": optimizer.state_dict(), "rng_state": rng_states()}
+    if config is not None:
+        state["train_config"] = dataclasses.asdict(config)
+    return state
 
 
 def train(model, tokenizer, train_data: torch.Tensor, val_data: torch.Tensor | None, config: TrainConfig,
@@ -118,9 +123,8 @@ def train(model, tokenizer, train_data: torch.Tensor, val_data: torch.Tensor | N
                 bar.print(line)
                 metrics.log(step, loss.item(), val_loss, setup.optimizer.param_groups[0]["lr"])
             if config.checkpoint_every > 0 and step % config.checkpoint_every == 0 and step != steps:
-                save_checkpoint(model, tokenizer, output, training_state(step, setup.optimizer))
+                save_checkpoint(model, tokenizer, output, training_state(step, setup.optimizer, config))
                 bar.print(f"  [checkpoint saved at step {step}]")
     finally:
         bar.close()
-        metrics.close()
-    save_checkpoint(model, tokenizer, output, training_state(steps, setup.optimizer))
+    save_checkpoint(model, tokenizer, output, training_state(steps, setup.optimizer, config))

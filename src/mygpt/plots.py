@@ -1,0 +1,93 @@
+"""Figures of what a model does: loss curves of runs, and attention maps (needs ``mygpt[plot]``).
+
+matplotlib is an optional extra: it is imported only when a figure is drawn, and its absence is a
+``MissingExtraError`` that says how to install it. Figures are drawn without pyplot (no GUI backend,
+no global state) and written in the format the output's extension names (``.png``, ``.svg``, ``.pdf``).
+"""
+
+import math
+
+import torch
+
+from .errors import MissingExtraError
+
+PLOT_EXTRA_HINT = "plotting needs matplotlib: pip install 'mygpt[plot]'"
+FIGURE_FORMATS = (".png", ".svg", ".pdf")
+
+
+def _figure(**kwargs):
+    """A new matplotlib ``Figure``; a missing matplotlib raises ``MissingExtraError`` with the hint."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as err:
+        raise MissingExtraError(PLOT_EXTRA_HINT) from err
+    return Figure(**kwargs)
+
+
+def _wants_log_scale(values: list[float]) -> bool:
+    """Log-scale a loss axis when its values span more than a factor of 5 (e.g. the book's 41 -> 1.5)."""
+    positive = [v for v in values if v is not None and v > 0]
+    return bool(positive) and max(positive) / min(positive) > 5
+
+
+def plot_runs(runs: dict[str, list[dict]], out: str) -> None:
+    """Loss (solid), validation loss (dashed) and learning rate against steps, one colour per run.
+
+    ``runs`` maps a label to the records of its metrics file (``mygpt.metrics.read_metrics``).
+    """
+    fig = _figure(figsize=(11, 4.2), dpi=100, layout="constrained")
+    loss_ax, lr_ax = fig.subplots(1, 2, width_ratios=[2, 1])
+    all_losses = []
+    for i, (label, records) in enumerate(runs.items()):
+        color = f"C{i % 10}"
+        steps = [r["step"] for r in records]
+        losses = [r.get("loss") for r in records]
+        loss_ax.plot(steps, losses, color=color, label=f"{label} loss")
+        validated = [(r["step"], r["val_loss"]) for r in records if r.get("val_loss") is not None]
+        if validated:
+            loss_ax.plot(*zip(*validated), color=color, linestyle="--", marker=".", label=f"{label} val loss")
+        lr_ax.plot(steps, [r.get("lr") for r in records], color=color, label=label)
+        all_losses += losses + [v for _, v in validated]
+    if _wants_log_scale(all_losses):
+        loss_ax.set_yscale("log")
+    loss_ax.set(title="Loss", xlabel="step", ylabel="cross-entropy loss (nats/token)")
+    lr_ax.set(title="Learning rate", xlabel="step", ylabel="lr")
+    for ax in (loss_ax, lr_ax):
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize="small")
+    fig.savefig(out)
+
+
+def token_label(text: str) -> str:
+    """A token as an axis label: whitespace made visible (``␣``, ``\\n``, ``\\t``)."""
+    return text.replace(" ", "␣").replace("\n", "\\n").replace("\t", "\\t")
+
+
+def plot_attention(weights: torch.Tensor, tokens: list[str], out: str, title: str,
+                   head_names: list[str]) -> None:
+    """Heatmaps of ``weights`` ``(panels, T, T)``, one panel per head, ``tokens`` on both axes.
+
+    Rows are the attending (query) positions, columns the attended (key) positions; the masked
+    future above the diagonal is left blank. One colour scale (0 to 1) serves every panel.
+    """
+    panels, T, _ = weights.shape
+    cols = min(panels, 4)
+    rows = math.ceil(panels / cols)
+    side = min(max(3.0, 0.16 * T + 1.2), 9.0)
+    fig = _figure(figsize=(side * cols + 1.0, side * rows + 0.6), dpi=100, layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False).flatten()
+    future = torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1)
+    labels = [token_label(t) for t in tokens]
+    fontsize = max(4.0, min(9.0, 220 / T))
+    image = None
+    for ax, head, name in zip(axes, weights, head_names):
+        image = ax.imshow(head.masked_fill(future, float("nan")).numpy(), cmap="viridis", vmin=0.0, vmax=1.0)
+        ax.set_title(name)
+        ax.set_xticks(range(T), labels, rotation=90, fontsize=fontsize)
+        ax.set_yticks(range(T), labels, fontsize=fontsize)
+        ax.set(xlabel="attended-to token (key)", ylabel="attending token (query)")
+    for ax in axes[panels:]:
+        ax.set_visible(False)
+    fig.colorbar(image, ax=axes[:panels].tolist(), shrink=0.8, label="attention weight")
+    fig.suptitle(title)
+    fig.savefig(out)

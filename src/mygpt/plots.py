@@ -49,7 +49,13 @@ def plot_runs(runs: dict[str, list[dict]], out: str) -> None:
         lr_ax.plot(steps, [r.get("lr") for r in records], color=color, label=label)
         all_losses += losses + [v for _, v in validated]
     if _wants_log_scale(all_losses):
+        from matplotlib.ticker import FuncFormatter
+
         loss_ax.set_yscale("log")
+        for axis in (loss_ax.yaxis.set_major_formatter, loss_ax.yaxis.set_minor_formatter):
+            axis(FuncFormatter(lambda value, _: f"{value:g}"))  # 2, 3, 40 rather than 4 x 10^1
+    lr_ax.set_ylim(bottom=0)
+    lr_ax.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
     loss_ax.set(title="Loss", xlabel="step", ylabel="cross-entropy loss (nats/token)")
     lr_ax.set(title="Learning rate", xlabel="step", ylabel="lr")
     for ax in (loss_ax, lr_ax):
@@ -71,21 +77,24 @@ def plot_attention(weights: torch.Tensor, tokens: list[str], out: str, title: st
     future above the diagonal is left blank. One colour scale (0 to 1) serves every panel.
     """
     panels, T, _ = weights.shape
-    cols = min(panels, 4)
+    cols = math.ceil(math.sqrt(panels))  # a near-square grid: 4 heads in 2 x 2
     rows = math.ceil(panels / cols)
-    side = min(max(3.0, 0.16 * T + 1.2), 9.0)
+    side = min(max(3.0, 0.12 * T + 1.5), 8.0)
     fig = _figure(figsize=(side * cols + 1.0, side * rows + 0.6), dpi=100, layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False).flatten()
     future = torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1)
     labels = [token_label(t) for t in tokens]
-    fontsize = max(4.0, min(9.0, 220 / T))
+    fontsize = max(5.0, min(10.0, 300 / T))
     image = None
-    for ax, head, name in zip(axes, weights, head_names):
+    for i, (ax, head, name) in enumerate(zip(axes, weights, head_names)):
         image = ax.imshow(head.masked_fill(future, float("nan")).numpy(), cmap="viridis", vmin=0.0, vmax=1.0)
         ax.set_title(name)
         ax.set_xticks(range(T), labels, rotation=90, fontsize=fontsize)
         ax.set_yticks(range(T), labels, fontsize=fontsize)
-        ax.set(xlabel="attended-to token (key)", ylabel="attending token (query)")
+        if i + cols >= panels:  # the lowest panel of its column
+            ax.set_xlabel("attended-to token (key)")
+        if i % cols == 0:
+            ax.set_ylabel("attending token (query)")
     for ax in axes[panels:]:
         ax.set_visible(False)
     fig.colorbar(image, ax=axes[:panels].tolist(), shrink=0.8, label="attention weight")

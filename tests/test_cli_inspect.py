@@ -132,3 +132,22 @@ def test_help_says_what_the_command_does(command, words, capsys):
     with pytest.raises(SystemExit):
         main([command, "--help"])
     assert words in capsys.readouterr().out
+
+
+def test_bpe_checkpoint_bits_per_character_count_characters_not_tokens(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "text.txt").write_text(TEXT, encoding="utf-8")
+    main(["train", "text.txt", *TINY, "--tokenizer", "bpe", "--num-merges", "10", "--output", "bpe.ckpt"])
+    capsys.readouterr()
+    main(["eval", "--checkpoint", "bpe.ckpt", "text.txt", "--json"])
+    result = json.loads(capsys.readouterr().out)
+    model, tokenizer = load_checkpoint("bpe.ckpt")
+    ids = tokenizer.encode_corpus(TEXT)
+    chars = len(tokenizer.decode(ids[1:]))
+    assert result["tokens"] == len(ids) - 1 < chars
+    assert result["bits_per_char"] == pytest.approx(result["loss"] * result["tokens"] / chars / math.log(2))
+    main(["info", "bpe.ckpt"])
+    assert f"tokenizer:    bpe, vocabulary {tokenizer.vocab_size} (17 symbols + 10 merges)" in capsys.readouterr().out
+    main(["attention", "--checkpoint", "bpe.ckpt", "--prompt", "To be, or not", "--out", "bpe.png"])
+    assert "wrote bpe.png (layer 0, 2 head(s), " in capsys.readouterr().out
+    _png_size(tmp_path / "bpe.png")

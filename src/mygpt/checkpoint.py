@@ -1,9 +1,10 @@
 """Saving and loading a trained model together with its tokenizer (Ch.18, extended in Ch.24-28).
 
 The payload keeps the book's keys exactly, so files are interchangeable with the book's package.
-mygpt adds ``"torch_version"`` (the torch that saved the file) and, from training, ``"training_state"``
-(step, optimizer state, RNG states, training settings), made only of tensors, numbers, strings and
-containers so it loads with ``weights_only=True`` like the rest.
+Training adds two keys of mygpt's own: ``"torch_version"`` (the torch that saved the file) and
+``"training_state"`` (step, optimizer state, RNG states, training settings), made only of tensors,
+numbers, strings and containers so it loads with ``weights_only=True`` like the rest. Without a
+training state, ``save_checkpoint`` writes exactly the book's payload.
 """
 
 import os
@@ -63,9 +64,9 @@ def save_checkpoint(model, tokenizer, path: str, training_state: dict | None = N
         "tokenizer_kind": kind,
         "tokenizer_state": state,
         "config": {**_book_config(model), "tokenizer_kind": kind},
-        "torch_version": str(torch.__version__),  # mygpt's own key, after the book's: which torch wrote it
     }
     if training_state is not None:
+        payload["torch_version"] = str(torch.__version__)
         payload["training_state"] = training_state
     tmp = path + ".tmp"
     try:

@@ -52,8 +52,8 @@ def plot_runs(runs: dict[str, list[dict]], out: str) -> None:
         from matplotlib.ticker import FuncFormatter
 
         loss_ax.set_yscale("log")
-        for axis in (loss_ax.yaxis.set_major_formatter, loss_ax.yaxis.set_minor_formatter):
-            axis(FuncFormatter(lambda value, _: f"{value:g}"))  # 2, 3, 40 rather than 4 x 10^1
+        for set_formatter in (loss_ax.yaxis.set_major_formatter, loss_ax.yaxis.set_minor_formatter):
+            set_formatter(FuncFormatter(lambda value, _: f"{value:g}"))  # 2, 3, 40 rather than 4 x 10^1
     lr_ax.set_ylim(bottom=0)
     lr_ax.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
     loss_ax.set(title="Loss", xlabel="step", ylabel="cross-entropy loss (nats/token)")

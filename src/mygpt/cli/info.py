@@ -69,7 +69,8 @@ def _info_command(args: argparse.Namespace) -> None:
     model, tokenizer = load_checkpoint(args.checkpoint)
     print(f"checkpoint:   {args.checkpoint} ({_size(os.path.getsize(args.checkpoint))})")
     version = ckpt.get("torch_version")
-    print(f"saved with:   torch {version}" if version else "saved with:   unknown torch (file predates the record)")
+    print(f"saved with:   torch {version}" if version
+          else "saved with:   torch version not recorded (`mygpt train` records it)")
     print(f"tokenizer:    {_tokenizer_line(ckpt, tokenizer)}")
     config = {k: v for k, v in vars(model.config).items() if k != "dropout"}  # dropout is not saved
     print(_wrapped("config:       ", config))

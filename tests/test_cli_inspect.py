@@ -1,5 +1,6 @@
 """``mygpt eval``, ``info``, ``plot`` and ``attention``: their output, their figures and their errors."""
 
+import importlib.util
 import json
 import math
 import sys
@@ -13,6 +14,8 @@ from mygpt.cli import main
 from mygpt.evaluate import evaluate
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+needs_matplotlib = pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None,
+                                      reason="matplotlib not installed: pip install -e '.[test]'")
 
 
 @pytest.fixture
@@ -40,6 +43,7 @@ def test_train_writes_the_metrics_file_and_keeps_stdout(run):
     assert [r["val_loss"] is not None for r in records] == [False, False, True, True]
 
 
+@needs_matplotlib
 def test_plot_draws_one_or_several_runs(run, capsys):
     main(["plot", "tiny.ckpt", "--out", "loss.png"])
     assert capsys.readouterr().out == "wrote loss.png (1 run)\n"
@@ -71,6 +75,7 @@ def test_bad_input_fails_cleanly_and_keeps_files(run, capsys, argv, fragments):
     assert (run / "text.txt").read_text() == TEXT
 
 
+@needs_matplotlib
 def test_attention_draws_every_head_or_one(run, capsys):
     main(["attention", "--checkpoint", "tiny.ckpt", "--prompt", "To be, o", "--out", "attn.png"])
     assert capsys.readouterr().out == "wrote attn.png (layer 0, 2 head(s), 8 tokens)\n"
@@ -134,6 +139,7 @@ def test_help_says_what_the_command_does(command, words, capsys):
     assert words in capsys.readouterr().out
 
 
+@needs_matplotlib
 def test_bpe_checkpoint_bits_per_character_count_characters_not_tokens(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "text.txt").write_text(TEXT, encoding="utf-8")

@@ -69,13 +69,15 @@ def test_training_writes_state_for_an_exact_resume(tmp_path):
     model = tiny_model(tokenizer.vocab_size)
     out = str(tmp_path / "t.ckpt")
     train(model, tokenizer, data, None, TrainConfig(steps=3, batch_size=2, seq_len=8), out)
-    state = read_checkpoint(out)["training_state"]
-    assert state["step"] == 3
+    ckpt = read_checkpoint(out)
+    state = ckpt["training_state"]
+    assert state["step"] == 3 and ckpt["torch_version"] == torch.__version__
+    assert state["train_config"] == {**vars(TrainConfig(steps=3, batch_size=2, seq_len=8))}
     assert torch.equal(state["rng_state"]["cpu"], torch.get_rng_state())
     fresh = torch.optim.AdamW(tiny_model(tokenizer.vocab_size).parameters(), lr=1e-3)
     fresh.load_state_dict(state["optimizer_state_dict"])
     assert fresh.state_dict()["state"][0]["step"] == 3
-    load_checkpoint(out)  # the extra key does not disturb loading
+    load_checkpoint(out)  # the extra keys do not disturb loading
 
 
 def test_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):

@@ -162,7 +162,7 @@ def test_checkpoint_keeps_the_book_keys_and_adds_training_state(runs):
     ckpt = torch.load(runs.checkpoint("default"), map_location="cpu", weights_only=True)
     assert list(ckpt)[:5] == BOOK_CHECKPOINT_KEYS
     assert list(ckpt["config"]) == BOOK_CONFIG_KEYS
-    assert set(ckpt) - set(BOOK_CHECKPOINT_KEYS) == {"training_state"}
+    assert set(ckpt) - set(BOOK_CHECKPOINT_KEYS) == {"torch_version", "training_state"}
     assert ckpt["training_state"]["step"] == 2000
     assert not list(runs.workdir.glob("*.tmp")), "atomic saves leave no temp file"
 

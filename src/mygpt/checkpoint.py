@@ -1,9 +1,11 @@
 """Saving and loading a trained model together with its tokenizer (Ch.18, extended in Ch.24-28).
 
 The payload keeps the book's keys exactly, so files are interchangeable with the book's package.
-Training may add one optional key, ``"training_state"`` (step, optimizer state, RNG states, the run's
-settings and a fingerprint of its data: what an exact resume needs, see ``resume``), made only of
-tensors, numbers, strings and containers so it loads with ``weights_only=True`` like the rest.
+Training adds two keys of mygpt's own: ``"torch_version"`` (the torch that saved the file) and
+``"training_state"`` (step, optimizer state, RNG states, the run's settings and a fingerprint of its
+data: what an exact resume needs, see ``resume``), made only of tensors, numbers, strings and containers
+so it loads with ``weights_only=True`` like the rest. Without a training state, ``save_checkpoint``
+writes exactly the book's payload.
 """
 
 import contextlib
@@ -68,6 +70,7 @@ def save_checkpoint(model, tokenizer, path: str, training_state: dict | None = N
         "config": {**_book_config(model), "tokenizer_kind": kind},
     }
     if training_state is not None:
+        payload["torch_version"] = str(torch.__version__)
         payload["training_state"] = training_state
     try:
         _write_atomically(payload, path)

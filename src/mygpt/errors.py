@@ -73,3 +73,7 @@ UnknownSymbolError.__name__ = UnknownSymbolError.__qualname__ = "KeyError"
 
 class MyGPTWarning(_Worded, UserWarning):
     """A setting that is legal but probably not what was meant; the CLI prints it as one line."""
+
+
+class MissingExtraError(MyGPTError, ImportError):
+    """An optional dependency is not installed; the message names the ``pip install`` that adds it."""

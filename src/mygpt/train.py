@@ -15,6 +15,7 @@ from torch import nn
 from .config import TrainConfig
 from .errors import MyGPTWarning, TrainingStopped
 from .fast import make_optimizer, prepare_fast
+from .metrics import MetricsWriter, metrics_path
 from .progress import Progress
 from .resources import check_training_memory
 from .resume import check_resume, fingerprint, restore
@@ -99,7 +100,8 @@ def train(model, tokenizer, train_data: torch.Tensor, val_data: torch.Tensor | N
 
     Reseeds with ``config.seed`` first (42, the book's), so the batch sequence is independent of the
     model's initialisation. Checkpoints carry a resumable training state next to the book's keys.
-    ``progress=True`` shows a live bar on stderr; stdout is the same either way.
+    ``progress=True`` shows a live bar on stderr; stdout is the same either way. Every step line's
+    numbers (and the lr and tokens/s) also go to the metrics file beside ``output`` (``mygpt.metrics``).
 
     ``resume``, a checkpoint payload (``read_checkpoint``) of an earlier run with the same settings,
     continues that run after its step, exactly. With ``handle_signals`` (main thread only), SIGINT
@@ -123,6 +125,7 @@ def train(model, tokenizer, train_data: torch.Tensor, val_data: torch.Tensor | N
         start = restore(resume, model, setup.optimizer)
     steps, batch_size, seq_len = config.steps, config.batch_size, config.seq_len
     bar = Progress(steps - start, batch_size * seq_len, enabled=progress)
+    metrics = MetricsWriter(metrics_path(output), batch_size * seq_len, resume_step=start)
     with stop_signals(handle_signals) as stop:
         try:
             for step in range(start + 1, steps + 1):
@@ -139,6 +142,7 @@ def train(model, tokenizer, train_data: torch.Tensor, val_data: torch.Tensor | N
                     watch.check()
                     val_loss = estimate_val_loss(model, val_data, batch_size, seq_len) if is_val else None
                     bar.print(_report_line(step, loss, lr_t, val_loss))
+                    metrics.log(step, loss.item(), val_loss, setup.optimizer.param_groups[0]["lr"])
                 if config.checkpoint_every > 0 and step % config.checkpoint_every == 0 and step != steps:
                     watch.check()
                     if saver.save_periodic(step):

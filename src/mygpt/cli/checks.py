@@ -76,3 +76,19 @@ def check_prompt(prompt: str, known_chars: list[str]) -> None:
     unknown = sorted(set(prompt) - set(known_chars))
     _require(not unknown, f"the prompt contains {len(unknown)} character(s) the checkpoint's tokenizer "
                           f"does not know: {''.join(unknown)!r}; use only characters from the training text")
+
+
+def check_figure_path(path: str) -> None:
+    """A figure's ``--out``: a .png, .svg or .pdf name in an existing, writable directory.
+
+    The extension rule also keeps a slip such as ``--out model.ckpt`` from overwriting a checkpoint.
+    """
+    from ..plots import FIGURE_FORMATS
+
+    _require(os.path.splitext(path)[1].lower() in FIGURE_FORMATS,
+             f"--out {path}: a figure must end in {', '.join(FIGURE_FORMATS)}, e.g. loss.png")
+    _require(not os.path.isdir(path), f"--out {path} is a directory; give a file name such as "
+                                      f"{os.path.join(path, 'figure.png')}")
+    parent = os.path.dirname(path) or "."
+    _require(os.path.isdir(parent), f"--out {path}: directory {parent} does not exist; create it first")
+    _require(os.access(parent, os.W_OK), f"--out {path}: directory {parent} is not writable")

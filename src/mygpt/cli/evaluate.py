@@ -1,0 +1,75 @@
+"""``mygpt eval``: a checkpoint's loss, perplexity and bits per character on a held-out text."""
+
+import argparse
+import json
+import sys
+
+from ..checkpoint import load_checkpoint
+from ..corpus import read_text_file
+from ..errors import ConfigError, CorpusError
+from ..evaluate import count_units, evaluate, text_unit
+from ..utils import pick_device
+from .checks import check_device
+from .common import DEVICE_HELP, DEVICES
+
+DESCRIPTION = ("Measure how well a checkpoint predicts a text it did not train on: the whole file is cut "
+               "into consecutive, non-overlapping windows and every token after the first is predicted "
+               "once. Prints the mean loss (nats per token), the perplexity (e to the loss) and the bits "
+               "per character (per byte for byte-level tokenizers), which compare across tokenizers.")
+
+
+def add_parser(sub) -> None:
+    """Register ``mygpt eval``."""
+    e = sub.add_parser("eval", help="Measure loss, perplexity and bits per character on a text file.",
+                       description=DESCRIPTION)
+    e.add_argument("file", metavar="FILE", help="UTF-8 text file to evaluate on (held out from training).")
+    e.add_argument("--checkpoint", required=True, help="Checkpoint written by `mygpt train`.")
+    e.add_argument("--seq-len", type=int, default=None,
+                   help="Tokens per window: how much context each prediction may use at most. "
+                        "Default: the model's context window.")
+    e.add_argument("--batch-size", type=int, default=32, help="Windows per forward pass. Default: 32.")
+    e.add_argument("--device", default="auto", choices=DEVICES, help=DEVICE_HELP)
+    e.add_argument("--json", action="store_true", help="Print the results as one JSON object instead of a table.")
+    e.set_defaults(func=_eval_command)
+
+
+def _require(ok: bool, message: str) -> None:
+    if not ok:
+        raise ConfigError(message)
+
+
+def _encode(tokenizer, text: str, path: str):
+    """The text's ids; characters outside a char/BPE tokenizer's alphabet would go unmeasured, so refuse."""
+    if text_unit(tokenizer) == "char":
+        unknown = sorted(set(text) - set(tokenizer.chars))
+        if unknown:
+            raise CorpusError(f"{path} contains {len(unknown)} character(s) the checkpoint's tokenizer does not "
+                              f"know: {''.join(unknown)[:40]!r}; evaluate on text of the training alphabet")
+    return getattr(tokenizer, "encode_corpus", tokenizer.encode)(text)
+
+
+def _eval_command(args: argparse.Namespace) -> None:
+    check_device(args.device)
+    _require(args.batch_size >= 1, f"--batch-size must be at least 1 (got {args.batch_size})")
+    model, tokenizer = load_checkpoint(args.checkpoint)
+    seq_len = model.max_seq_len if args.seq_len is None else args.seq_len
+    _require(1 <= seq_len <= model.max_seq_len, f"--seq-len must be between 1 and the model's context "
+                                                f"window {model.max_seq_len} (got {seq_len})")
+    text = read_text_file(args.file)
+    ids = _encode(tokenizer, text, args.file)
+    _require(len(ids) >= 2, f"{args.file} has {len(ids)} token(s); evaluation needs at least 2")
+    model.to(pick_device(args.device))
+    result = evaluate(model, ids, seq_len, args.batch_size, progress=sys.stderr.isatty())
+    unit = text_unit(tokenizer)
+    bits = result.bits_per_unit(count_units(tokenizer.decode(ids[1:]), unit))
+    if args.json:
+        print(json.dumps({"checkpoint": args.checkpoint, "file": args.file, "tokens": result.tokens,
+                          "windows": result.windows, "seq_len": seq_len, "loss": result.loss,
+                          "perplexity": result.perplexity, f"bits_per_{unit}": bits}))
+        return
+    print(f"checkpoint:   {args.checkpoint}")
+    print(f"file:         {args.file} ({len(text):,} characters)")
+    print(f"tokens:       {result.tokens:,} predicted, in {result.windows:,} windows of up to {seq_len}")
+    print(f"loss:         {result.loss:.4f} nats/token")
+    print(f"perplexity:   {result.perplexity:.3f}")
+    print(f"bits/{unit}:    {bits:.4f}")

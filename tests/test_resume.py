@@ -138,7 +138,7 @@ def test_a_second_ctrl_c_stops_at_once(tmp_path):
     assert result.returncode == 130, result.stderr
     assert result.stderr.splitlines()[-1].startswith("mygpt: interrupted")
     assert (tmp_path / "m.ckpt").read_bytes() == previous
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.ckpt", "text.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.ckpt", "m.metrics.jsonl", "text.txt"]
 
 
 def test_resume_command_replaces_an_earlier_resume():

@@ -122,7 +122,7 @@ def test_temporary_files_of_a_killed_save_are_removed_by_the_next_run(workdir):
     (workdir / ".old.ckpt.k2j3h4.tmp").write_bytes(b"half a checkpoint")
     (workdir / ".other.ckpt.k2j3h4.tmp").write_bytes(b"not ours")
     main(["train", "text.txt", *TINY, "--output", "old.ckpt"])
-    assert sorted(p.name for p in workdir.iterdir()) == [".other.ckpt.k2j3h4.tmp", "old.ckpt", "text.txt"]
+    assert sorted(p.name for p in workdir.iterdir()) == [".other.ckpt.k2j3h4.tmp", "old.ckpt", "old.metrics.jsonl", "text.txt"]
 
 
 def test_saves_are_readable_by_others_as_before(workdir):

@@ -26,10 +26,11 @@ class GPT(nn.Module):
 
     def __init__(self, vocab_size: int, embed_dim: int, num_heads: int, num_layers: int,
                  max_seq_len: int = 64, dropout: float = 0.0, norm_type: str = "layer",
-                 position_type: str = "learned", num_kv_heads: int | None = None):
+                 position_type: str = "learned", num_kv_heads: int | None = None, attn_bias: bool = False,
+                 gelu: str = "erf", store_masks: bool = True):
         super().__init__()
         self.config = config = GPTConfig(vocab_size, embed_dim, num_heads, num_layers, max_seq_len, dropout,
-                                         norm_type, position_type, num_kv_heads)
+                                         norm_type, position_type, num_kv_heads, attn_bias, gelu, store_masks)
         self.vocab_size = vocab_size
         self.embed_dim = embed_dim
         self.num_heads = num_heads
@@ -44,7 +45,8 @@ class GPT(nn.Module):
         self.embed_drop = nn.Dropout(dropout)
         self.blocks = nn.Sequential(*[
             TransformerBlock(embed_dim, num_heads, max_seq_len, dropout, norm_type=norm_type,
-                             position_type=position_type, num_kv_heads=config.num_kv_heads)
+                             position_type=position_type, num_kv_heads=config.num_kv_heads,
+                             attn_bias=attn_bias, gelu=gelu, store_masks=store_masks)
             for _ in range(num_layers)
         ])
         self.ln_f = _make_norm(embed_dim, norm_type)
@@ -54,7 +56,7 @@ class GPT(nn.Module):
         """The model ``config`` describes, built (and therefore seeded) exactly as ``GPT(...)`` builds it."""
         return cls(config.vocab_size, config.embed_dim, config.num_heads, config.num_layers,
                    config.max_seq_len, config.dropout, config.norm_type, config.position_type,
-                   config.num_kv_heads)
+                   config.num_kv_heads, config.attn_bias, config.gelu, config.store_masks)
 
     def num_params(self) -> int:
         """Number of trainable parameters; the tied head shares the embedding's, counted once."""

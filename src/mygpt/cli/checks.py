@@ -56,8 +56,13 @@ def check_generate_args(args: argparse.Namespace) -> None:
     check_device(args.device)
 
 
-def check_prompt(prompt: str, known_chars: list[str]) -> None:
-    """Every prompt character must be in the tokenizer's alphabet (it was seen in training)."""
+def check_prompt(prompt: str, known_chars: list[str] | None) -> None:
+    """Every prompt character must be in the tokenizer's alphabet (it was seen in training).
+
+    ``known_chars=None``: the tokenizer encodes any text (byte-level BPE), so there is nothing to check.
+    """
+    if known_chars is None:
+        return
     unknown = sorted(set(prompt) - set(known_chars))
     _require(not unknown, f"the prompt contains {len(unknown)} character(s) the checkpoint's tokenizer "
                           f"does not know: {''.join(unknown)!r}; use only characters from the training text")

@@ -31,3 +31,7 @@ class CorpusError(MyGPTError):
 
 class CheckpointError(MyGPTError):
     """A checkpoint that is missing, corrupt, truncated, or not a mygpt checkpoint."""
+
+
+class InteropError(MyGPTError):
+    """A Hugging Face directory mygpt cannot read, or a model that GPT-2's format cannot represent."""

@@ -9,7 +9,7 @@ import sys
 
 from .. import __version__
 from ..errors import ConfigError, MyGPTError
-from . import generate, train
+from . import generate, hf, train
 from .common import flag
 from .generate import _generate_command
 from .train import BUILTIN_STEPS, _fill_step_defaults, _train_command
@@ -34,6 +34,7 @@ def _build_parser() -> argparse.ArgumentParser:
     generate.add_parser(sub)
     demo.add_parser(sub)
     bench.add_parser(sub)
+    hf.add_parser(sub)
     return parser
 
 

@@ -19,7 +19,7 @@ import torch
 from .config import GPTConfig
 from .errors import InteropError
 from .model import GPT
-from .tokenizer import END_OF_TEXT, _WORD_RE, BPETokenizer, ByteBPETokenizer, CharTokenizer, _tokenizers
+from .tokenizer import _WORD_RE, END_OF_TEXT, BPETokenizer, ByteBPETokenizer, CharTokenizer, _tokenizers
 
 # Hugging Face activation names and the GELU each one computes.
 _GELU_OF = {"gelu_new": "tanh", "gelu_pytorch_tanh": "tanh", "gelu_fast": "tanh", "gelu": "erf"}
@@ -106,6 +106,11 @@ def state_dict_from_hf(hf_state: dict, config: GPTConfig) -> dict[str, torch.Ten
     return {key: value.contiguous() for key, value in state.items()}
 
 
+def _bias(state: dict, layer: str) -> torch.Tensor:
+    """A linear layer's bias, or zeros where it has none (the book's attention)."""
+    return state.get(layer + ".bias", torch.zeros(state[layer + ".weight"].shape[0]))
+
+
 def state_dict_to_hf(model: GPT) -> dict[str, torch.Tensor]:
     """GPT-2's ``state_dict`` (``transformer.`` keys, no tied ``lm_head``) of a mygpt model; zero biases
     where the model has none."""
@@ -115,15 +120,11 @@ def state_dict_to_hf(model: GPT) -> dict[str, torch.Tensor]:
     for i in range(model.num_layers):
         hf.update({theirs: ours[key] for key, theirs in _layer_keys(i).items()})
         prefix, h = f"blocks.{i}.", f"h.{i}."
-
-        def bias(name: str, size: int) -> torch.Tensor:
-            return ours.get(f"{prefix}{name}.bias", torch.zeros(size))
-
         hf[h + "attn.c_attn.weight"] = torch.cat([ours[f"{prefix}mha.W_{p}.weight"] for p in "QKV"]).t()
-        hf[h + "attn.c_attn.bias"] = torch.cat([bias(f"mha.W_{p}", model.embed_dim) for p in "QKV"])
+        hf[h + "attn.c_attn.bias"] = torch.cat([_bias(ours, f"{prefix}mha.W_{p}") for p in "QKV"])
         for name, theirs in (("mha.W_O", "attn.c_proj"), ("mlp.fc1", "mlp.c_fc"), ("mlp.fc2", "mlp.c_proj")):
             weight = ours[f"{prefix}{name}.weight"]
-            hf[f"{h}{theirs}.weight"], hf[f"{h}{theirs}.bias"] = weight.t(), bias(name, weight.shape[0])
+            hf[f"{h}{theirs}.weight"], hf[f"{h}{theirs}.bias"] = weight.t(), _bias(ours, prefix + name)
     hf["ln_f.weight"], hf["ln_f.bias"] = ours["ln_f.weight"], ours["ln_f.bias"]
     return {"transformer." + key: value.contiguous() for key, value in hf.items()}
 

@@ -1,9 +1,11 @@
 """Byte-level BPE (GPT-2's tokenizer through the ``tokenizers`` library): any text round-trips, it is
 trained by ``mygpt train --tokenizer bytebpe``, stored in checkpoints and used by generation."""
 
+import sys
+
 import pytest
 import torch
-from cli_helpers import TEXT, TINY
+from cli_helpers import TEXT, TINY, fails_cleanly
 
 from mygpt.checkpoint import load_checkpoint
 from mygpt.cli import main
@@ -56,3 +58,13 @@ def test_train_and_generate_with_bytebpe(tmp_path, capsys):
     assert tokenizer.encode(TEXT).tolist() == ByteBPETokenizer.from_text(CORPUS, 30).encode(TEXT).tolist()
     main(["generate", "--checkpoint", out, "--prompt", "Никогда ☃", "--max-new-tokens", "4"])
     assert "Никогда ☃" in capsys.readouterr().out  # characters never seen in training are fine
+
+
+def test_missing_tokenizers_package_is_one_line(tmp_path, capsys, monkeypatch):
+    (tmp_path / "t.txt").write_text(CORPUS)
+    out = str(tmp_path / "b.ckpt")
+    main(["train", str(tmp_path / "t.txt"), *TINY, "--tokenizer", "bytebpe", "--num-merges", "5", "--output", out])
+    capsys.readouterr()
+    monkeypatch.setitem(sys.modules, "tokenizers", None)  # as if mygpt[hf] were not installed
+    fails_cleanly(["generate", "--checkpoint", out, "--prompt", "To"], capsys, "pip install 'mygpt[hf]'")
+    fails_cleanly(["train", str(tmp_path / "t.txt"), *TINY, "--tokenizer", "bytebpe"], capsys, "tokenizers")

@@ -33,5 +33,9 @@ class CheckpointError(MyGPTError):
     """A checkpoint that is missing, corrupt, truncated, or not a mygpt checkpoint."""
 
 
+class MissingDependencyError(MyGPTError, ImportError):
+    """An optional package that a feature needs is not installed (the message says which extra)."""
+
+
 class InteropError(MyGPTError):
     """A Hugging Face directory mygpt cannot read, or a model that GPT-2's format cannot represent."""

@@ -19,7 +19,14 @@ import torch
 from .config import GPTConfig
 from .errors import InteropError
 from .model import GPT
-from .tokenizer import _WORD_RE, END_OF_TEXT, BPETokenizer, ByteBPETokenizer, CharTokenizer, _tokenizers
+from .tokenizer import (
+    _WORD_RE,
+    END_OF_TEXT,
+    BPETokenizer,
+    ByteBPETokenizer,
+    CharTokenizer,
+    require_tokenizers,
+)
 
 # Hugging Face activation names and the GELU each one computes.
 _GELU_OF = {"gelu_new": "tanh", "gelu_pytorch_tanh": "tanh", "gelu_fast": "tanh", "gelu": "erf"}
@@ -180,7 +187,7 @@ def hf_tokenizer(tokenizer):
     """
     if isinstance(tokenizer, ByteBPETokenizer):
         return tokenizer.tokenizer
-    tk = _tokenizers()
+    tk = require_tokenizers()
     merges = tokenizer.merges if isinstance(tokenizer, BPETokenizer) else []
     vocab = tokenizer.stoi  # a string made twice by different merges keeps its later id, as in mygpt
     result = tk.Tokenizer(tk.models.BPE(vocab=dict(vocab), merges=[tuple(m) for m in merges]))

@@ -11,6 +11,8 @@ from collections import Counter, defaultdict
 
 import torch
 
+from .errors import MissingDependencyError
+
 # A "word" for the word-level trainer and fast encoder: optional leading whitespace, then
 # non-whitespace; a pure-whitespace match only happens at the end of the text.
 _WORD_RE = re.compile(r"\s*\S+|\s+")
@@ -260,12 +262,13 @@ class BPETokenizer:
         return cls(state["chars"], state["merges"])
 
 
-def _tokenizers():
+def require_tokenizers():
     """The ``tokenizers`` package (the ``hf`` extra), imported only when a byte-level tokenizer is used."""
     try:
         import tokenizers
     except ImportError as err:
-        raise ImportError("byte-level BPE needs the `tokenizers` package: pip install 'mygpt[hf]'") from err
+        raise MissingDependencyError("byte-level BPE needs the `tokenizers` package: "
+                                     "pip install 'mygpt[hf]'") from err
     return tokenizers
 
 
@@ -289,12 +292,12 @@ class ByteBPETokenizer:
     @classmethod
     def from_json(cls, text: str) -> "ByteBPETokenizer":
         """From the contents of a ``tokenizer.json``."""
-        return cls(_tokenizers().Tokenizer.from_str(text))
+        return cls(require_tokenizers().Tokenizer.from_str(text))
 
     @classmethod
     def from_files(cls, vocab_path: str, merges_path: str) -> "ByteBPETokenizer":
         """From GPT-2's ``vocab.json`` and ``merges.txt`` (``<|endoftext|>`` becomes a special token)."""
-        tk = _tokenizers()
+        tk = require_tokenizers()
         tokenizer = tk.Tokenizer(tk.models.BPE.from_file(vocab_path, merges_path))
         _byte_level(tokenizer)
         if END_OF_TEXT in tokenizer.get_vocab():
@@ -307,7 +310,7 @@ class ByteBPETokenizer:
 
         Fewer merges are learned when the text runs out of pairs to merge.
         """
-        tk = _tokenizers()
+        tk = require_tokenizers()
         tokenizer = tk.Tokenizer(tk.models.BPE())
         _byte_level(tokenizer)
         trainer = tk.trainers.BpeTrainer(vocab_size=257 + num_merges, show_progress=False,
@@ -337,7 +340,7 @@ class ByteBPETokenizer:
 
 def _byte_level(tokenizer) -> None:
     """GPT-2's byte-level pre-tokenizer (its word regex, no prefix space) and decoder."""
-    tk = _tokenizers()
+    tk = require_tokenizers()
     tokenizer.pre_tokenizer = tk.pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = tk.decoders.ByteLevel()
 

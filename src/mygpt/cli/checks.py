@@ -12,6 +12,7 @@ import os
 import torch
 
 from ..errors import ConfigError
+from ..tokenizer import require_tokenizers
 
 
 def _require(ok: bool, message: str) -> None:
@@ -28,12 +29,14 @@ def check_device(name: str) -> None:
 
 
 def check_corpus_args(args: argparse.Namespace) -> None:
-    """The validation split and the BPE options of ``mygpt train``."""
+    """The validation split and the BPE options of ``mygpt train`` (and ``tokenizers`` for bytebpe)."""
     _require(0.0 <= args.val_split < 1.0,
              f"--val-split must be in [0, 1) (got {args.val_split}), e.g. 0.1 holds out 10% for validation")
     for name in ("num_merges", "bpe_train_bytes"):
         value = getattr(args, name)
         _require(value >= 0, f"--{name.replace('_', '-')} must be 0 or more (got {value})")
+    if args.tokenizer == "bytebpe":
+        require_tokenizers()
 
 
 def check_output_path(path: str) -> None:

@@ -4,7 +4,7 @@ import argparse
 import os
 
 from ..checkpoint import load_checkpoint, save_checkpoint
-from ..errors import InteropError
+from ..errors import InteropError, MissingDependencyError
 from .checks import check_output_path
 from .common import HelpFormatter
 
@@ -25,7 +25,7 @@ def _hf():
         import safetensors  # noqa: F401
         import tokenizers  # noqa: F401
     except ImportError as err:
-        raise InteropError(f"{err.name} is not installed; pip install 'mygpt[hf]'") from err
+        raise MissingDependencyError(f"{err.name} is not installed; pip install 'mygpt[hf]'") from err
     from .. import hf
     return hf
 

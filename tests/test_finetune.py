@@ -93,14 +93,30 @@ def test_attention_biases_in_every_path(fast):
     assert torch.allclose(torch.cat(pieces, dim=1), reference, atol=1e-5)
 
 
-def test_sampling_refreshes_the_fused_weights_after_an_update():
+@pytest.mark.parametrize("attn_bias", [False, True])
+def test_sampling_weight_copies_follow_every_update(attn_bias):
     torch.manual_seed(0)
-    model = GPT(10, 8, 2, 1, max_seq_len=8, attn_bias=True).eval().set_fast(True)
+    model = GPT(10, 8, 2, 1, max_seq_len=8, attn_bias=attn_bias).eval().set_fast(True)
+    other = GPT(10, 8, 2, 1, max_seq_len=8, attn_bias=attn_bias).state_dict()
     ids = torch.arange(5).unsqueeze(0)
+
+    def agrees() -> bool:
+        fast = model(ids)[0]
+        exact = model.set_fast(False)(ids)[0]
+        model.set_fast(True)
+        return torch.allclose(fast, exact, atol=1e-5)
+
     with torch.no_grad():
-        model(ids)
-        model.blocks[0].mha.W_K.weight.mul_(2)
-        model.blocks[0].mha.W_V.bias.add_(1)
-        after = model(ids)[0]
-        model.set_fast(False)
-        assert torch.allclose(after, model(ids)[0], atol=1e-5)
+        assert agrees()
+        model.blocks[0].mha.W_K.weight.mul_(2)  # in place, as an optimiser step
+        model.blocks[0].mlp.fc1.weight.add_(0.5)
+        model.blocks[0].mha.W_O.weight.mul_(-1)
+        assert agrees()
+        model.load_state_dict(other)
+        assert agrees()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.1)
+    model(ids, ids)[1].backward()  # with autograd on, gradients reach the parameters themselves
+    assert all(p.grad is not None for p in model.parameters())
+    optimizer.step()
+    with torch.no_grad():
+        assert agrees()

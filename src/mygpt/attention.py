@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .kv_cache import LayerKVCache
+from .weight_copies import fast_linear
 
 
 def _causal_mask(max_seq_len: int) -> torch.Tensor:
@@ -153,7 +154,7 @@ class MultiHeadAttention(nn.Module):
             k, v = cache.store(k, v, past)
         out = self._sdpa(q, k, v, past) if self.fast else self._exact_attention(q, k, v, past)
         out = out.transpose(1, 2).contiguous().view(B, T, C)
-        return self.out_drop(self.W_O(out))
+        return self.out_drop(fast_linear(self, "out", out, self.W_O) if self.fast else self.W_O(out))
 
     def _split_heads(self, t: torch.Tensor, heads: int) -> torch.Tensor:
         """``(B, T, heads * d)`` -> ``(B, heads, T, d)``."""
@@ -161,30 +162,16 @@ class MultiHeadAttention(nn.Module):
         return t.view(B, T, heads, self.head_dim).transpose(1, 2)
 
     def _project_qkv(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Q, K, V ``(B, T, ·)``: three matmuls (exact), or one over ``cat(W_Q, W_K, W_V)`` (fast)."""
+        """Q, K, V ``(B, T, ·)``: three matmuls (exact), or one over ``cat(W_Q, W_K, W_V)`` (fast).
+
+        The fast path's fused weight comes from the live parameters whenever autograd is on, so
+        gradients reach the three originals (see ``weight_copies``).
+        """
         if not self.fast:
             return self.W_Q(x), self.W_K(x), self.W_V(x)
         kv_dim = self.num_kv_heads * self.head_dim
-        return F.linear(x, *self._fused_qkv()).split([self.embed_dim, kv_dim, kv_dim], dim=-1)
-
-    def _fused_qkv(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """``cat(W_Q, W_K, W_V)`` and the concatenated biases (None without biases).
-
-        With autograd on, they are concatenated from the live parameters on every call, so gradients
-        reach the three originals. Without it (sampling), the concatenation is kept and redone only
-        when a parameter changed (its storage or in-place version counter): one copy of the weights
-        per generated token is most of the memory traffic of a batch-1 step otherwise.
-        """
-        layers = (self.W_Q, self.W_K, self.W_V)
-        params = [p for layer in layers for p in (layer.weight, layer.bias) if p is not None]
-        key = tuple((p.data_ptr(), p._version, p.dtype) for p in params)
-        if torch.is_grad_enabled() or getattr(self, "_fused_key", None) != key:
-            weight = torch.cat([layer.weight for layer in layers])
-            bias = None if self.W_Q.bias is None else torch.cat([layer.bias for layer in layers])
-            if torch.is_grad_enabled():
-                return weight, bias
-            self._fused, self._fused_key = (weight, bias), key
-        return self._fused
+        qkv = fast_linear(self, "qkv", x, self.W_Q, self.W_K, self.W_V)
+        return qkv.split([self.embed_dim, kv_dim, kv_dim], dim=-1)
 
     def _exact_attention(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, past: int) -> torch.Tensor:
         """The book's kernel: K/V heads repeated for their query groups, then ``_attend``."""

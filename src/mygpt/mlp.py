@@ -3,12 +3,17 @@
 import torch
 from torch import nn
 
+from .weight_copies import fast_linear
+
 
 class MLP(nn.Module):
     """``drop(fc2(gelu(fc1(x))))`` with a hidden width of ``4 * embed_dim``.
 
-    ``gelu="tanh"`` uses the tanh approximation of GELU, the one GPT-2 was trained with.
+    ``gelu="tanh"`` uses the tanh approximation of GELU, the one GPT-2 was trained with. ``fast``
+    (set by ``GPT.set_fast``) multiplies through ``weight_copies.fast_linear``: the same function.
     """
+
+    fast = False
 
     def __init__(self, embed_dim: int, dropout: float = 0.0, gelu: str = "erf"):
         super().__init__()
@@ -20,4 +25,6 @@ class MLP(nn.Module):
         self.drop = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.fast:
+            return self.drop(fast_linear(self, "fc2", self.act(fast_linear(self, "fc1", x, self.fc1)), self.fc2))
         return self.drop(self.fc2(self.act(self.fc1(x))))

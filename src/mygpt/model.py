@@ -9,6 +9,7 @@ from .block import TransformerBlock
 from .config import GPTConfig
 from .embedding import TokenEmbedding
 from .kv_cache import KVCache
+from .mlp import MLP
 from .norm import LayerNorm, RMSNorm, _make_norm
 from .utils import count_params
 
@@ -94,12 +95,13 @@ class GPT(nn.Module):
         return KVCache(self.num_layers, self.max_seq_len)
 
     def set_fast(self, enabled: bool = True) -> "GPT":
-        """Switch every norm and attention module between the exact book path and the fast kernels.
+        """Switch every norm, attention and MLP module between the exact book path and the fast kernels.
 
-        Same parameters, same function; the fast kernels (fused norms, fused QKV matmul, SDPA) agree
-        with the exact ones to float rounding, not bit for bit. Returns ``self``.
+        Same parameters, same function; the fast kernels (fused norms, fused QKV matmul, SDPA, weight
+        copies for gradient-free steps) agree with the exact ones to float rounding, not bit for bit.
+        Returns ``self``.
         """
         for module in self.modules():
-            if isinstance(module, (LayerNorm, RMSNorm, MultiHeadAttention)):
+            if isinstance(module, (LayerNorm, RMSNorm, MultiHeadAttention, MLP)):
                 module.fast = enabled
         return self

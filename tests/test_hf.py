@@ -9,7 +9,7 @@ import torch
 from cli_helpers import TEXT, fails_cleanly
 
 from mygpt import GPT
-from mygpt.checkpoint import save_checkpoint
+from mygpt.checkpoint import load_checkpoint, save_checkpoint
 from mygpt.cli import main
 from mygpt.errors import InteropError
 from mygpt.generate import generate
@@ -195,3 +195,18 @@ def test_bytebpe_export_loads_in_transformers(tmp_path):
     assert auto.eos_token == "<|endoftext|>"
     assert json.loads((tmp_path / "out" / "config.json").read_text())["eos_token_id"] == \
         tokenizer.tokenizer.token_to_id("<|endoftext|>")
+
+
+def test_import_finetune_export_round_trip(tmp_path, capsys):
+    _, directory = _hf_dir(tmp_path, SHAPES[0])
+    (tmp_path / "t.txt").write_text(TEXT)
+    main(["import-hf", str(directory), "--output", str(tmp_path / "g.ckpt")])
+    main(["train", str(tmp_path / "t.txt"), "--init", str(tmp_path / "g.ckpt"), "--steps", "2", "--batch-size",
+          "2", "--seq-len", "32", "--print-every", "1", "--device", "cpu", "--output", str(tmp_path / "t.ckpt")])
+    assert "tokenizer:    bytebpe" in capsys.readouterr().out
+    main(["export-hf", str(tmp_path / "t.ckpt"), str(tmp_path / "out")])
+    tuned, tokenizer = load_checkpoint(str(tmp_path / "t.ckpt"))
+    hf = transformers.GPT2LMHeadModel.from_pretrained(tmp_path / "out").eval()
+    ids = tokenizer.encode(TEXT[:60]).unsqueeze(0)
+    assert (_logits(hf, ids) - _logits(tuned.eval(), ids)).abs().max() < TOLERANCE
+    assert not torch.equal(_logits(hf, ids), _logits(load_hf(str(directory))[0], ids))  # it did train

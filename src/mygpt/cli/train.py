@@ -5,16 +5,15 @@ import dataclasses
 import sys
 import time
 
-from ..checkpoint import load_checkpoint
 from ..config import GPTConfig, TrainConfig, field_help
 from ..corpus import load_corpus
-from ..errors import ConfigError
 from ..model import GPT
-from ..tokenizer import BPETokenizer, ByteBPETokenizer, CharTokenizer, encode_corpus, train_tokenizer
+from ..tokenizer import CharTokenizer, encode_corpus, train_tokenizer
 from ..train import train
 from ..utils import pick_device, set_seed
 from .checks import check_corpus_args, check_device, check_output_path
 from .common import DEVICE_HELP, DEVICES, FAST_HELP, PRECISION_HELP, HelpFormatter, add_below, flag, sample
+from .finetune import init_from
 
 TRAIN_DESCRIPTION = ("Without text_file, trains on a built-in corpus (Python's documentation, no "
                      "network needed) for 1500 steps, about a minute on two CPU cores, then prints a "
@@ -144,39 +143,6 @@ def build_tokenizer(args: argparse.Namespace, text: str):
     return tokenizer, data
 
 
-_ARCHITECTURE = ("embed_dim", "num_heads", "num_layers", "max_seq_len", "norm_type", "position_type",
-                 "num_kv_heads")
-_ARG_OF = {"norm_type": "norm", "position_type": "position"}
-
-
-def _init_from(args: argparse.Namespace, text: str):
-    """``(model config, tokenizer, ids, weights)`` of ``--init``; ``args`` take the checkpoint's architecture.
-
-    An architecture flag set to something else than both its default and the checkpoint's value is
-    an error: fine-tuning cannot change the shape.
-    """
-    model, tokenizer = load_checkpoint(args.init)
-    config = dataclasses.replace(model.config, dropout=args.dropout)
-    for name in _ARCHITECTURE:
-        given, kept = getattr(args, _ARG_OF.get(name, name)), getattr(config, name)
-        default = _default(GPTConfig, name)
-        if given not in (default, kept, None):
-            raise ConfigError(lambda n, name=name, given=given, kept=kept: (
-                f"{n(name)} {given} conflicts with --init {args.init} ({n(name)} {kept}); fine-tuning keeps "
-                f"the checkpoint's architecture, so leave {n(name)} out"))
-        setattr(args, _ARG_OF.get(name, name), kept)
-    kind = {ByteBPETokenizer: "bytebpe", BPETokenizer: "bpe"}.get(type(tokenizer), "char")
-    if args.tokenizer not in ("char", kind):
-        raise ConfigError(f"--tokenizer {args.tokenizer} conflicts with --init {args.init} (a {kind} tokenizer); "
-                          "fine-tuning keeps the checkpoint's tokenizer, so leave --tokenizer out")
-    args.tokenizer = kind
-    unknown = set() if tokenizer.chars is None or args.tokenizer == "bpe" else set(text) - set(tokenizer.chars)
-    if unknown:
-        raise ConfigError(f"the text has {len(unknown)} character(s) the tokenizer of {args.init} does not "
-                          f"know: {''.join(sorted(unknown))[:40]!r}; fine-tune on text of the same alphabet")
-    return config, tokenizer, encode_corpus(tokenizer, text), model.state_dict()
-
-
 def _train_command(args: argparse.Namespace) -> None:
     builtin = args.text_file is None
     _fill_step_defaults(args)
@@ -192,7 +158,7 @@ def _train_command(args: argparse.Namespace) -> None:
     if args.init is None:
         tokenizer, data = build_tokenizer(args, text)
     else:
-        model_config, tokenizer, data, weights = _init_from(args, text)
+        model_config, tokenizer, data, weights = init_from(args, text)
         train_config.check_model(model_config)
         print(f"init:         {args.init}")
     data = data.to(device)

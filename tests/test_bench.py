@@ -3,6 +3,8 @@
 import json
 import sys
 
+import pytest
+
 from mygpt.bench import format_table
 from mygpt.cli import main
 
@@ -11,7 +13,7 @@ def test_bench_quick_json(monkeypatch, capsys):
     monkeypatch.setattr(sys, "argv", ["mygpt", "bench", "--quick", "--json"])
     main()
     result = json.loads(capsys.readouterr().out)
-    assert set(result) == {"train", "generate", "machine"}
+    assert set(result) == {"train", "generate", "hf_generate", "machine"}
     assert [r["path"] for r in result["train"]] == ["exact", "fast", "fast+bf16"]
     for row in result["train"]:
         assert set(row) == {"config", "path", "tokens_per_s", "spread", "peak_fraction"}
@@ -21,5 +23,15 @@ def test_bench_quick_json(monkeypatch, capsys):
     assert all(set(r) == {"config", "path", "tokens_per_s"} and r["tokens_per_s"] > 0
                for r in result["generate"])
     assert result["machine"]["fp32_matmul_flops"] > 0
+    assert [r["path"] for r in result["hf_generate"]] in ([], ["mygpt-fast", "hf", "ratio"])
+    assert all(r["tokens_per_s"] > 0 and r["spread"] >= 0 for r in result["hf_generate"])
     table = format_table(result)
-    assert "fast+bf16" in table and "tiny-rope-crop" in table
+    assert "fast+bf16" in table and "tiny-rope-crop" in table and "Hugging Face" in table
+
+
+def test_bench_hf_only(monkeypatch, capsys):
+    pytest.importorskip("transformers")
+    monkeypatch.setattr(sys, "argv", ["mygpt", "bench", "--quick", "--hf-only"])
+    main()
+    table = capsys.readouterr().out
+    assert "gpt2-tiny     ratio" in table and "training" not in table

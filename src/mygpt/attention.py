@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .kv_cache import LayerKVCache
+from .weight_copies import fast_linear
 
 
 def _causal_mask(max_seq_len: int) -> torch.Tensor:
@@ -89,12 +90,17 @@ class MultiHeadAttention(nn.Module):
     ``fast`` (set by ``GPT.set_fast``) only chooses the kernels, never the function: the book's three
     projections and ``_attend`` (exact, the default), or one fused QKV matmul and
     ``F.scaled_dot_product_attention`` (equal to float rounding).
+
+    ``bias=True`` gives the four projections biases (GPT-2's attention). ``store_masks=False`` keeps
+    the mask and RoPE tables out of the ``state_dict`` (they follow from the shape); such a module
+    still loads a book ``state_dict`` that carries them.
     """
 
     fast = False
 
     def __init__(self, embed_dim: int, num_heads: int, max_seq_len: int = 64, dropout: float = 0.0,
-                 position_type: str = "learned", num_kv_heads: int | None = None):
+                 position_type: str = "learned", num_kv_heads: int | None = None, bias: bool = False,
+                 store_masks: bool = True):
         super().__init__()
         if embed_dim % num_heads != 0:
             raise ValueError(f"embed_dim ({embed_dim}) must be divisible by num_heads ({num_heads})")
@@ -110,17 +116,23 @@ class MultiHeadAttention(nn.Module):
         self.num_kv_heads = num_kv_heads
         self.head_dim = embed_dim // num_heads
         self.kv_repeat = num_heads // num_kv_heads
-        self.W_Q = nn.Linear(embed_dim, num_heads * self.head_dim, bias=False)
-        self.W_K = nn.Linear(embed_dim, num_kv_heads * self.head_dim, bias=False)
-        self.W_V = nn.Linear(embed_dim, num_kv_heads * self.head_dim, bias=False)
-        self.W_O = nn.Linear(embed_dim, embed_dim, bias=False)
+        self.W_Q = nn.Linear(embed_dim, num_heads * self.head_dim, bias=bias)
+        self.W_K = nn.Linear(embed_dim, num_kv_heads * self.head_dim, bias=bias)
+        self.W_V = nn.Linear(embed_dim, num_kv_heads * self.head_dim, bias=bias)
+        self.W_O = nn.Linear(embed_dim, embed_dim, bias=bias)
         self.attn_drop = nn.Dropout(dropout)
         self.out_drop = nn.Dropout(dropout)
-        self.register_buffer("causal_mask", _causal_mask(max_seq_len))
+        self.register_buffer("causal_mask", _causal_mask(max_seq_len), persistent=store_masks)
         if position_type == "rope":
             cos, sin = precompute_rope_cache(self.head_dim, max_seq_len)
-            self.register_buffer("rope_cos", cos)
-            self.register_buffer("rope_sin", sin)
+            self.register_buffer("rope_cos", cos, persistent=store_masks)
+            self.register_buffer("rope_sin", sin, persistent=store_masks)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        """Drop the stored tables a ``store_masks=False`` module recomputes (book checkpoints have them)."""
+        for name in self._non_persistent_buffers_set:
+            state_dict.pop(prefix + name, None)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, x: torch.Tensor, cache: LayerKVCache | None = None, past: int = 0) -> torch.Tensor:
         """Attend causally over ``x`` ``(B, T, C)``, whose tokens sit at positions ``past..past+T-1``.
@@ -142,7 +154,7 @@ class MultiHeadAttention(nn.Module):
             k, v = cache.store(k, v, past)
         out = self._sdpa(q, k, v, past) if self.fast else self._exact_attention(q, k, v, past)
         out = out.transpose(1, 2).contiguous().view(B, T, C)
-        return self.out_drop(self.W_O(out))
+        return self.out_drop(fast_linear(self, "out", out, self.W_O) if self.fast else self.W_O(out))
 
     def _split_heads(self, t: torch.Tensor, heads: int) -> torch.Tensor:
         """``(B, T, heads * d)`` -> ``(B, heads, T, d)``."""
@@ -152,14 +164,14 @@ class MultiHeadAttention(nn.Module):
     def _project_qkv(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Q, K, V ``(B, T, ·)``: three matmuls (exact), or one over ``cat(W_Q, W_K, W_V)`` (fast).
 
-        The fused weight is concatenated from the live parameters on every call, so autograd reaches
-        the three originals and an optimiser update can never leave a stale copy behind.
+        The fast path's fused weight comes from the live parameters whenever autograd is on, so
+        gradients reach the three originals (see ``weight_copies``).
         """
         if not self.fast:
             return self.W_Q(x), self.W_K(x), self.W_V(x)
         kv_dim = self.num_kv_heads * self.head_dim
-        weight = torch.cat([self.W_Q.weight, self.W_K.weight, self.W_V.weight])
-        return F.linear(x, weight).split([self.embed_dim, kv_dim, kv_dim], dim=-1)
+        qkv = fast_linear(self, "qkv", x, self.W_Q, self.W_K, self.W_V)
+        return qkv.split([self.embed_dim, kv_dim, kv_dim], dim=-1)
 
     def _exact_attention(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, past: int) -> torch.Tensor:
         """The book's kernel: K/V heads repeated for their query groups, then ``_attend``."""

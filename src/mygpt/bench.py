@@ -10,6 +10,9 @@ Sampling: new tokens/s of ``exact`` (full recomputation) and ``fast`` (KV cache)
 ``mygpt generate`` samples (same ``generate`` call, top-k 10, temperature 1.0), with start-up taken
 out: (time for 250 new tokens - time for 1) / 249. ``large`` starts from a short prompt and never
 crops its window; ``large-rope-crop`` starts from a full window, so every step crops.
+
+With ``transformers`` installed, ``mygpt generate --fast`` is also set against Hugging Face
+``generate`` on the same GPT-2 weights (``bench_hf``).
 """
 
 import argparse
@@ -23,6 +26,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
+from .bench_hf import format_rows, hf_sampling_rows
 from .config import GPTConfig, TrainConfig
 from .fast import prepare_fast
 from .generate import generate
@@ -172,8 +176,9 @@ def _sampling_cases(quick: bool, device: torch.device) -> list[tuple[str, GPT, t
     return cases
 
 
-def run(quick: bool = False, device: str = "auto") -> dict:
-    """Run every measurement; returns ``{"train": [...], "generate": [...], "machine": {...}}``."""
+def run(quick: bool = False, device: str = "auto", hf_only: bool = False) -> dict:
+    """Run every measurement; returns ``{"train": [...], "generate": [...], "hf_generate": [...],
+    "machine": {...}}`` (``hf_only``: only ``hf_generate`` and ``machine``)."""
     device = pick_device(device)
     n = 128 if quick else 1024
     peaks = {"fp32": matmul_peak(torch.float32, device, n), "bf16": matmul_peak(torch.bfloat16, device, n // 2)}
@@ -184,6 +189,10 @@ def run(quick: bool = False, device: str = "auto") -> dict:
         "load_average_1min": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
         "fp32_matmul_flops": peaks["fp32"], "bf16_matmul_flops": peaks["bf16"],
     }
+    print("mygpt bench: sampling, mygpt --fast vs Hugging Face", file=sys.stderr, flush=True)
+    hf_rows = hf_sampling_rows(quick, device, lambda: _sync(device))
+    if hf_only:
+        return {"hf_generate": hf_rows, "machine": machine}
     data = torch.randint(0, VOCAB_SIZE, (100_000,), generator=torch.Generator().manual_seed(0)).to(device)
     train_rows = []
     for config, case in (QUICK_TRAIN_CASES if quick else TRAIN_CASES).items():
@@ -200,7 +209,7 @@ def run(quick: bool = False, device: str = "auto") -> dict:
             print(f"mygpt bench: sampling {config} {path}", file=sys.stderr, flush=True)
             rate = sampling_throughput(model, path == "fast", prompt, new_tokens)
             generate_rows.append({"config": config, "path": path, "tokens_per_s": rate})
-    return {"train": train_rows, "generate": generate_rows, "machine": machine}
+    return {"train": train_rows, "generate": generate_rows, "hf_generate": hf_rows, "machine": machine}
 
 
 def _ratio(rows: list[dict], row: dict) -> float:
@@ -215,9 +224,11 @@ def format_table(result: dict) -> str:
               f"torch {m['torch']}, 1-min load average {m['load_average_1min']}"),
              f"device: {m['device']} ({m['device_name']})",
              (f"matmul peak: fp32 {m['fp32_matmul_flops'] / 1e9:.1f} GFLOP/s, "
-              f"bf16 {m['bf16_matmul_flops'] / 1e9:.1f} GFLOP/s"), "",
-             "training (tokens/s after warm-up; median ± half-range over repeats)",
-             f"{'config':<10}{'path':<12}{'tokens/s':>10}{'±':>8}{'vs exact':>10}{'of peak':>9}"]
+              f"bf16 {m['bf16_matmul_flops'] / 1e9:.1f} GFLOP/s")]
+    if "train" not in result:
+        return "\n".join(lines + format_rows(result["hf_generate"]))
+    lines += ["", "training (tokens/s after warm-up; median ± half-range over repeats)",
+              f"{'config':<10}{'path':<12}{'tokens/s':>10}{'±':>8}{'vs exact':>10}{'of peak':>9}"]
     for r in result["train"]:
         lines.append(f"{r['config']:<10}{r['path']:<12}{r['tokens_per_s']:>10,.0f}{r['spread']:>8,.0f}"
                      f"{_ratio(result['train'], r):>9.2f}x{r['peak_fraction']:>8.1%}")
@@ -226,11 +237,11 @@ def format_table(result: dict) -> str:
     for r in result["generate"]:
         lines.append(f"{r['config']:<18}{r['path']:<8}{r['tokens_per_s']:>10,.1f}"
                      f"{_ratio(result['generate'], r):>9.2f}x")
-    return "\n".join(lines)
+    return "\n".join(lines + format_rows(result["hf_generate"]))
 
 
 def _bench_command(args: argparse.Namespace) -> None:
-    result = run(quick=args.quick, device=args.device)
+    result = run(quick=args.quick, device=args.device, hf_only=args.hf_only)
     print(json.dumps(result) if args.json else format_table(result))
     sys.stdout.flush()
 
@@ -248,4 +259,6 @@ def add_parser(sub) -> None:
                    help="Device to measure. 'auto' picks cuda → mps → cpu in that order.")
     b.add_argument("--quick", action="store_true",
                    help="Tiny models and few steps: checks that the benchmark runs, measures nothing useful.")
+    b.add_argument("--hf-only", action="store_true",
+                   help="Only the sampling comparison with Hugging Face generate (needs transformers).")
     b.set_defaults(func=_bench_command)

@@ -13,7 +13,8 @@ class TransformerBlock(nn.Module):
     """``x + mha(ln1(x))`` then ``x + mlp(ln2(x))``."""
 
     def __init__(self, embed_dim: int, num_heads: int, max_seq_len: int = 64, dropout: float = 0.0,
-                 norm_type: str = "layer", position_type: str = "learned", num_kv_heads: int | None = None):
+                 norm_type: str = "layer", position_type: str = "learned", num_kv_heads: int | None = None,
+                 attn_bias: bool = False, gelu: str = "erf", store_masks: bool = True):
         super().__init__()
         if num_kv_heads is None:
             num_kv_heads = num_heads
@@ -24,9 +25,10 @@ class TransformerBlock(nn.Module):
         self.position_type = position_type
         self.ln1 = _make_norm(embed_dim, norm_type)
         self.mha = MultiHeadAttention(embed_dim, num_heads, max_seq_len, dropout,
-                                      position_type=position_type, num_kv_heads=num_kv_heads)
+                                      position_type=position_type, num_kv_heads=num_kv_heads,
+                                      bias=attn_bias, store_masks=store_masks)
         self.ln2 = _make_norm(embed_dim, norm_type)
-        self.mlp = MLP(embed_dim, dropout)
+        self.mlp = MLP(embed_dim, dropout, gelu)
 
     def forward(self, x: torch.Tensor, cache: LayerKVCache | None = None, past: int = 0) -> torch.Tensor:
         """``x`` ``(B, T, C)`` at positions ``past..past+T-1`` (see ``MultiHeadAttention.forward``)."""

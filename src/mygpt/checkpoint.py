@@ -17,7 +17,7 @@ import torch
 from .config import GPTConfig
 from .errors import CheckpointError
 from .model import GPT
-from .tokenizer import BPETokenizer, CharTokenizer
+from .tokenizer import BPETokenizer, ByteBPETokenizer, CharTokenizer
 
 _RECREATE = "re-create it with `mygpt train`"
 
@@ -42,6 +42,14 @@ def _book_config(model) -> dict:
     }
 
 
+def _gpt2_options(model) -> dict:
+    """The GPT-2 options a model uses, only where they differ from the book (so book files stay identical)."""
+    config = getattr(model, "config", None)
+    options = {"attn_bias": False, "gelu": "erf", "store_masks": True}
+    return {name: getattr(config, name) for name, book in options.items()
+            if config is not None and getattr(config, name) != book}
+
+
 def model_config(ckpt: dict) -> GPTConfig:
     """The ``GPTConfig`` stored in a checkpoint payload, with the book's defaults for older formats."""
     config = ckpt["config"]
@@ -49,7 +57,27 @@ def model_config(ckpt: dict) -> GPTConfig:
                      num_heads=config["num_heads"], num_layers=config["num_layers"],
                      max_seq_len=config["max_seq_len"], norm_type=config.get("norm_type", "layer"),
                      position_type=config.get("position_type", "learned"),
-                     num_kv_heads=config.get("num_kv_heads", config["num_heads"]))
+                     num_kv_heads=config.get("num_kv_heads", config["num_heads"]),
+                     attn_bias=config.get("attn_bias", False), gelu=config.get("gelu", "erf"),
+                     store_masks=config.get("store_masks", True))
+
+
+def _tokenizer_state(tokenizer) -> tuple[str, dict]:
+    """The tokenizer's kind and what rebuilds it; a byte-level BPE is kept as its ``tokenizer.json`` text."""
+    if isinstance(tokenizer, ByteBPETokenizer):
+        return "bytebpe", {"json": tokenizer.to_json()}
+    if isinstance(tokenizer, BPETokenizer):
+        return "bpe", {"chars": tokenizer.chars, "merges": tokenizer.merges}
+    return "char", {"chars": tokenizer.chars}
+
+
+def _load_tokenizer(ckpt: dict, kind: str):
+    if kind == "bytebpe":
+        return ByteBPETokenizer.from_json(ckpt["tokenizer_state"]["json"])
+    if kind == "bpe":
+        state = ckpt["tokenizer_state"]
+        return BPETokenizer(state["chars"], state["merges"])
+    return CharTokenizer(ckpt["tokenizer_chars"])
 
 
 def save_checkpoint(model, tokenizer, path: str, training_state: dict | None = None) -> None:
@@ -58,16 +86,13 @@ def save_checkpoint(model, tokenizer, path: str, training_state: dict | None = N
     A previous file at ``path`` survives an interrupted or failed save and no temporary file is left;
     a failed write (disk full, I/O error) raises ``CheckpointError``.
     """
-    kind = "bpe" if isinstance(tokenizer, BPETokenizer) else "char"
-    state = {"chars": tokenizer.chars}
-    if kind == "bpe":
-        state["merges"] = tokenizer.merges
+    kind, state = _tokenizer_state(tokenizer)
     payload = {
         "model_state_dict": model.state_dict(),
         "tokenizer_chars": tokenizer.chars,
         "tokenizer_kind": kind,
         "tokenizer_state": state,
-        "config": {**_book_config(model), "tokenizer_kind": kind},
+        "config": {**_book_config(model), **_gpt2_options(model), "tokenizer_kind": kind},
     }
     if training_state is not None:
         payload["torch_version"] = str(torch.__version__)
@@ -147,7 +172,7 @@ def read_checkpoint(path: str) -> dict:
     return ckpt
 
 
-def load_checkpoint(path: str) -> tuple[GPT, CharTokenizer | BPETokenizer]:
+def load_checkpoint(path: str) -> tuple[GPT, CharTokenizer | BPETokenizer | ByteBPETokenizer]:
     """Rebuild the model (on CPU, training mode) and tokenizer saved by ``save_checkpoint``.
 
     Files from every chapter's format load: missing Part II keys fall back to the book's defaults.
@@ -156,11 +181,7 @@ def load_checkpoint(path: str) -> tuple[GPT, CharTokenizer | BPETokenizer]:
     try:
         config = ckpt["config"]
         kind = config.get("tokenizer_kind", ckpt.get("tokenizer_kind", "char"))
-        if kind == "bpe":
-            state = ckpt["tokenizer_state"]
-            tokenizer = BPETokenizer(state["chars"], state["merges"])
-        else:
-            tokenizer = CharTokenizer(ckpt["tokenizer_chars"])
+        tokenizer = _load_tokenizer(ckpt, kind)
         model = GPT.from_config(model_config(ckpt))
         model.load_state_dict(ckpt["model_state_dict"])
     except (KeyError, TypeError, ValueError, RuntimeError) as err:

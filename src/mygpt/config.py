@@ -18,6 +18,7 @@ NORM_TYPES = ("layer", "rms")
 POSITION_TYPES = ("learned", "rope")
 PRECISIONS = ("fp32", "bf16")
 SCHEDULES = ("constant", "cosine")
+GELU_TYPES = ("erf", "tanh")
 
 
 def _doc(default, help_text: str):
@@ -95,6 +96,11 @@ class GPTConfig:
     position_type: str = _doc("learned", "'learned' (Ch.12) or 'rope' (rotary, Ch.25).")
     num_kv_heads: int | None = _doc(None, "K/V heads for grouped-query attention; must divide the "
                                           "number of heads (Ch.26). None: one per query head.")
+    attn_bias: bool = _doc(False, "Biases on the attention's Q, K, V and output projections (GPT-2 has "
+                                  "them; the book's attention does not).")
+    gelu: str = _doc("erf", "'erf' (the exact GELU, Ch.9) or 'tanh' (GPT-2's approximation).")
+    store_masks: bool = _doc(True, "Keep the causal masks (and RoPE tables) in the state_dict, as the "
+                                   "book's checkpoints do; False recomputes them from the shape instead.")
 
     def __post_init__(self):
         values = asdict(self)
@@ -107,6 +113,10 @@ class GPTConfig:
                                                     "e.g. 0.1")
         _one_of(values, "norm_type", NORM_TYPES)
         _one_of(values, "position_type", POSITION_TYPES)
+        _one_of(values, "gelu", GELU_TYPES)
+        for name in ("attn_bias", "store_masks"):
+            _check(isinstance(values[name], bool),
+                   lambda n, name=name: f"{n(name)} must be True or False (got {values[name]!r})")
         C, H, KV = self.embed_dim, self.num_heads, self.num_kv_heads
         _check(C % H == 0, lambda n: f"{n('embed_dim')} {C} is not divisible by {n('num_heads')} {H}; "
                                      f"choose an {n('embed_dim')} that is a multiple of {H} "

@@ -77,3 +77,7 @@ class MyGPTWarning(_Worded, UserWarning):
 
 class MissingExtraError(MyGPTError, ImportError):
     """An optional dependency is not installed; the message names the ``pip install`` that adds it."""
+
+
+class InteropError(MyGPTError):
+    """A Hugging Face directory mygpt cannot read, or a model that GPT-2's format cannot represent."""

@@ -9,6 +9,7 @@ from .block import TransformerBlock
 from .config import GPTConfig
 from .embedding import TokenEmbedding
 from .kv_cache import KVCache
+from .mlp import MLP
 from .norm import LayerNorm, RMSNorm, _make_norm
 from .utils import count_params
 
@@ -26,10 +27,11 @@ class GPT(nn.Module):
 
     def __init__(self, vocab_size: int, embed_dim: int, num_heads: int, num_layers: int,
                  max_seq_len: int = 64, dropout: float = 0.0, norm_type: str = "layer",
-                 position_type: str = "learned", num_kv_heads: int | None = None):
+                 position_type: str = "learned", num_kv_heads: int | None = None, attn_bias: bool = False,
+                 gelu: str = "erf", store_masks: bool = True):
         super().__init__()
         self.config = config = GPTConfig(vocab_size, embed_dim, num_heads, num_layers, max_seq_len, dropout,
-                                         norm_type, position_type, num_kv_heads)
+                                         norm_type, position_type, num_kv_heads, attn_bias, gelu, store_masks)
         self.vocab_size = vocab_size
         self.embed_dim = embed_dim
         self.num_heads = num_heads
@@ -44,7 +46,8 @@ class GPT(nn.Module):
         self.embed_drop = nn.Dropout(dropout)
         self.blocks = nn.Sequential(*[
             TransformerBlock(embed_dim, num_heads, max_seq_len, dropout, norm_type=norm_type,
-                             position_type=position_type, num_kv_heads=config.num_kv_heads)
+                             position_type=position_type, num_kv_heads=config.num_kv_heads,
+                             attn_bias=attn_bias, gelu=gelu, store_masks=store_masks)
             for _ in range(num_layers)
         ])
         self.ln_f = _make_norm(embed_dim, norm_type)
@@ -54,7 +57,7 @@ class GPT(nn.Module):
         """The model ``config`` describes, built (and therefore seeded) exactly as ``GPT(...)`` builds it."""
         return cls(config.vocab_size, config.embed_dim, config.num_heads, config.num_layers,
                    config.max_seq_len, config.dropout, config.norm_type, config.position_type,
-                   config.num_kv_heads)
+                   config.num_kv_heads, config.attn_bias, config.gelu, config.store_masks)
 
     def num_params(self) -> int:
         """Number of trainable parameters; the tied head shares the embedding's, counted once."""
@@ -97,13 +100,14 @@ class GPT(nn.Module):
         return KVCache(self.num_layers, self.max_seq_len)
 
     def set_fast(self, enabled: bool = True) -> "GPT":
-        """Switch every norm and attention module between the exact book path and the fast kernels.
+        """Switch every norm, attention and MLP module between the exact book path and the fast kernels.
 
-        Same parameters, same function; the fast kernels (fused norms, fused QKV matmul, SDPA) agree
-        with the exact ones to float rounding, not bit for bit. Returns ``self``.
+        Same parameters, same function; the fast kernels (fused norms, fused QKV matmul, SDPA, weight
+        copies for gradient-free steps) agree with the exact ones to float rounding, not bit for bit.
+        Returns ``self``.
         """
         for module in self.modules():
-            if isinstance(module, (LayerNorm, RMSNorm, MultiHeadAttention)):
+            if isinstance(module, (LayerNorm, RMSNorm, MultiHeadAttention, MLP)):
                 module.fast = enabled
         return self
 

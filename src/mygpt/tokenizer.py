@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 
 import torch
 
-from .errors import UnknownSymbolError
+from .errors import MissingExtraError, UnknownSymbolError
 
 # A "word" for the word-level trainer and fast encoder: optional leading whitespace, then
 # non-whitespace; a pure-whitespace match only happens at the end of the text.
@@ -289,3 +289,107 @@ class BPETokenizer:
         with open(path) as f:
             state = json.load(f)
         return cls(state["chars"], state["merges"])
+
+
+def require_tokenizers():
+    """The ``tokenizers`` package (the ``hf`` extra), imported only when a byte-level tokenizer is used."""
+    try:
+        import tokenizers
+    except ImportError as err:
+        raise MissingExtraError("byte-level BPE needs the `tokenizers` package: "
+                                     "pip install 'mygpt[hf]'") from err
+    return tokenizers
+
+
+END_OF_TEXT = "<|endoftext|>"
+
+
+class ByteBPETokenizer:
+    """GPT-2's byte-level BPE, run by the Hugging Face ``tokenizers`` library.
+
+    Text is turned into UTF-8 bytes, each byte into one of 256 base symbols, and merges combine them,
+    so every text encodes: there are no unknown characters. ``chars`` is None for that reason (there
+    is no alphabet to check a prompt against). Decoding ids that split a character yields U+FFFD.
+    """
+
+    chars = None
+
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+        self.vocab_size = tokenizer.get_vocab_size(with_added_tokens=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "ByteBPETokenizer":
+        """From the contents of a ``tokenizer.json``."""
+        return cls(require_tokenizers().Tokenizer.from_str(text))
+
+    @classmethod
+    def from_files(cls, vocab_path: str, merges_path: str) -> "ByteBPETokenizer":
+        """From GPT-2's ``vocab.json`` and ``merges.txt`` (``<|endoftext|>`` becomes a special token)."""
+        tk = require_tokenizers()
+        tokenizer = tk.Tokenizer(tk.models.BPE.from_file(vocab_path, merges_path))
+        _byte_level(tokenizer)
+        if END_OF_TEXT in tokenizer.get_vocab():
+            tokenizer.add_special_tokens([END_OF_TEXT])
+        return cls(tokenizer)
+
+    @classmethod
+    def from_text(cls, text: str, num_merges: int) -> "ByteBPETokenizer":
+        """Train ``num_merges`` merges on ``text`` over the 256 byte symbols, plus ``<|endoftext|>``.
+
+        Fewer merges are learned when the text runs out of pairs to merge.
+        """
+        tk = require_tokenizers()
+        tokenizer = tk.Tokenizer(tk.models.BPE())
+        _byte_level(tokenizer)
+        trainer = tk.trainers.BpeTrainer(vocab_size=257 + num_merges, show_progress=False,
+                                         initial_alphabet=tk.pre_tokenizers.ByteLevel.alphabet(),
+                                         special_tokens=[END_OF_TEXT])
+        tokenizer.train_from_iterator([text], trainer)
+        return cls(tokenizer)
+
+    def encode(self, text: str) -> torch.Tensor:
+        return torch.tensor(self.tokenizer.encode(text, add_special_tokens=False).ids, dtype=torch.long)
+
+    def decode(self, ids) -> str:
+        return self.tokenizer.decode(_ids(ids), skip_special_tokens=False)
+
+    def to_json(self) -> str:
+        return self.tokenizer.to_str()
+
+    def save(self, path: str) -> None:
+        """Write a ``tokenizer.json``."""
+        self.tokenizer.save(path)
+
+    @classmethod
+    def load(cls, path: str) -> "ByteBPETokenizer":
+        with open(path, encoding="utf-8") as f:
+            return cls.from_json(f.read())
+
+
+def _byte_level(tokenizer) -> None:
+    """GPT-2's byte-level pre-tokenizer (its word regex, no prefix space) and decoder."""
+    tk = require_tokenizers()
+    tokenizer.pre_tokenizer = tk.pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = tk.decoders.ByteLevel()
+
+
+TOKENIZER_KINDS = ("char", "bpe", "bytebpe")
+
+
+def train_tokenizer(kind: str, text: str, num_merges: int = 1024):
+    """A new tokenizer of ``kind`` for ``text``: char (Ch.16), word-level BPE (Ch.28) or byte-level BPE."""
+    if kind == "char":
+        return CharTokenizer.from_text(text)
+    if kind == "bpe":
+        return BPETokenizer.from_corpus(text, num_merges)
+    if kind == "bytebpe":
+        return ByteBPETokenizer.from_text(text, num_merges)
+    raise ValueError(f"unknown tokenizer kind {kind!r} (expected one of {', '.join(TOKENIZER_KINDS)})")
+
+
+def encode_corpus(tokenizer, text: str) -> torch.Tensor:
+    """A training text's ids, with each tokenizer's corpus encoder (the fast word-level one for BPE)."""
+    if isinstance(tokenizer, BPETokenizer):
+        return tokenizer.encode_corpus(text)
+    return tokenizer.encode(text)

@@ -11,7 +11,7 @@ import warnings
 from .. import __version__
 from ..errors import ConfigError, MyGPTError, MyGPTWarning
 from ..resources import is_out_of_memory
-from . import attention, evaluate, generate, info, plot, train
+from . import attention, evaluate, generate, hf, info, plot, train
 from .common import flag
 from .generate import _generate_command
 from .train import BUILTIN_STEPS, _fill_step_defaults, _train_command
@@ -36,6 +36,7 @@ def _build_parser() -> argparse.ArgumentParser:
     generate.add_parser(sub)
     demo.add_parser(sub)
     bench.add_parser(sub)
+    hf.add_parser(sub)
     for command in (evaluate, info, plot, attention):  # inspecting runs and models (matplotlib for figures)
         command.add_parser(sub)
     return parser

@@ -12,6 +12,7 @@ import torch
 
 from ..errors import ConfigError
 from ..generate import check_sampling
+from ..tokenizer import require_tokenizers
 from ..utils import MAX_SEED
 
 
@@ -29,7 +30,7 @@ def check_device(name: str) -> None:
 
 
 def check_corpus_args(args: argparse.Namespace) -> None:
-    """The validation split and the BPE options of ``mygpt train``."""
+    """The validation split and the BPE options of ``mygpt train`` (and ``tokenizers`` for bytebpe)."""
     _require(0.0 <= args.val_split < 1.0,
              f"--val-split must be in [0, 1) (got {args.val_split}), e.g. 0.1 holds out 10% for validation")
     _require(args.val_every == 0 or args.val_split > 0,
@@ -38,6 +39,8 @@ def check_corpus_args(args: argparse.Namespace) -> None:
     for name in ("num_merges", "bpe_train_bytes"):
         value = getattr(args, name)
         _require(value >= 0, f"--{name.replace('_', '-')} must be 0 or more (got {value})")
+    if args.tokenizer == "bytebpe":
+        require_tokenizers()
 
 
 def check_output_path(path: str) -> None:
@@ -71,8 +74,13 @@ def check_generate_args(args: argparse.Namespace) -> None:
     check_device(args.device)
 
 
-def check_prompt(prompt: str, known_chars: list[str]) -> None:
-    """Every prompt character must be in the tokenizer's alphabet (it was seen in training)."""
+def check_prompt(prompt: str, known_chars: list[str] | None) -> None:
+    """Every prompt character must be in the tokenizer's alphabet (it was seen in training).
+
+    ``known_chars=None``: the tokenizer encodes any text (byte-level BPE), so there is nothing to check.
+    """
+    if known_chars is None:
+        return
     unknown = sorted(set(prompt) - set(known_chars))
     _require(not unknown, f"the prompt contains {len(unknown)} character(s) the checkpoint's tokenizer "
                           f"does not know: {''.join(unknown)!r}; use only characters from the training text")

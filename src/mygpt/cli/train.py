@@ -15,16 +15,19 @@ from ..model import GPT
 from ..outputs import check_disk_space, check_output, output_lock
 from ..resources import check_training_memory, count_parameters
 from ..resume import check_resume, fingerprint, resumable_state
-from ..tokenizer import BPETokenizer, CharTokenizer
+from ..tokenizer import CharTokenizer, encode_corpus, train_tokenizer
 from ..train import train
 from ..utils import pick_device, set_seed
 from .checks import check_corpus_args, check_device, check_output_path, check_seed
 from .common import DEVICE_HELP, DEVICES, FAST_HELP, PRECISION_HELP, HelpFormatter, add_below, flag, sample
+from .finetune import init_from
 
 TRAIN_DESCRIPTION = ("Without text_file, trains on a built-in corpus (Python's documentation, no "
                      "network needed) for 1500 steps, about a minute on two CPU cores, then prints a "
                      "sample. text_file 'shakespeare' downloads Tiny Shakespeare once into "
-                     "$MYGPT_CACHE (default ~/.cache/mygpt); an existing file of that name wins.")
+                     "$MYGPT_CACHE (default ~/.cache/mygpt); an existing file of that name wins. "
+                     "--tokenizer bytebpe trains GPT-2's byte-level BPE (--num-merges merges; needs "
+                     "mygpt[hf]), which encodes any text.")
 
 # The book's defaults for --steps/--print-every apply whenever a text file is given; the built-in
 # job is shorter so that the first run finishes in about a minute on a laptop CPU.
@@ -83,7 +86,8 @@ def add_parser(sub) -> None:
     t.add_argument("--num-kv-heads", type=int, default=None,
                    help="Number of K/V heads for grouped-query attention. Default: same as --num-heads "
                         "(full MHA, Ch.8). Must divide --num-heads.")
-    t.add_argument("--tokenizer", default="char", choices=["char", "bpe"],
+    # The book's lines stay as printed; TRAIN_DESCRIPTION tells of the third choice, bytebpe.
+    t.add_argument("--tokenizer", default="char", choices=["char", "bpe", "bytebpe"], metavar="{char,bpe}",
                    help="Tokenizer to use. 'char' (default; CharTokenizer, Ch.16) or 'bpe' (BPETokenizer, "
                         "Ch.23). BPE training runs on the corpus before model training.")
     t.add_argument("--num-merges", type=int, default=1024,
@@ -101,6 +105,9 @@ def add_parser(sub) -> None:
                    help="Continue the run saved in CKPT (a checkpoint of `mygpt train`, e.g. one left by "
                         "Ctrl-C or --checkpoint-every) exactly where it stopped; give the same text and "
                         "flags as that run (--steps may grow under the constant schedule).")
+    t.add_argument("--init", metavar="CHECKPOINT", default=None,
+                   help="Fine-tune: start from this checkpoint's weights, keeping its architecture and "
+                        "tokenizer (e.g. one made by `mygpt import-hf`). --dropout still applies.")
     t.set_defaults(func=_train_command)
 
 
@@ -121,24 +128,30 @@ def _configs(args: argparse.Namespace) -> tuple[GPTConfig, TrainConfig]:
                            max_grad_norm=args.max_grad_norm, val_every=args.val_every,
                            print_every=args.print_every, checkpoint_every=args.checkpoint_every,
                            seed=args.seed + 42, fast=args.fast)
-    training.check_model(model)
+    if args.init is None:  # with --init the checkpoint's context window counts (checked once it is read)
+        training.check_model(model)
     return model, training
 
 
-def _build_tokenizer(args: argparse.Namespace, text: str):
-    """Char tokenizer, or a BPE tokenizer trained on the first ``--bpe-train-bytes`` characters."""
+def build_tokenizer(args: argparse.Namespace, text: str):
+    """``(tokenizer, ids of text)`` from the options ``--tokenizer``, ``--num-merges``, ``--bpe-train-bytes``.
+
+    Char tokenizer, or a (byte-level) BPE tokenizer trained on the first ``--bpe-train-bytes``
+    characters, with its progress printed.
+    """
     if args.tokenizer == "char":
         tokenizer = CharTokenizer.from_text(text)
         return tokenizer, tokenizer.encode(text)
     n = args.bpe_train_bytes
     train_slice = text[:n] if 0 < n < len(text) else text
-    print(f"training BPE tokenizer ({args.num_merges} merges, {len(train_slice):,} chars)…", flush=True)
+    name = "BPE" if args.tokenizer == "bpe" else "byte-level BPE"
+    print(f"training {name} tokenizer ({args.num_merges} merges, {len(train_slice):,} chars)…", flush=True)
     start = time.time()
-    tokenizer = BPETokenizer.from_corpus(train_slice, args.num_merges)
-    print(f"  BPE trained in {time.time() - start:.1f}s", flush=True)
+    tokenizer = train_tokenizer(args.tokenizer, train_slice, args.num_merges)
+    print(f"  {name} trained in {time.time() - start:.1f}s", flush=True)
     print(f"encoding corpus ({len(text):,} chars)…", flush=True)
     start = time.time()
-    data = tokenizer.encode_corpus(text)
+    data = encode_corpus(tokenizer, text)
     print(f"  corpus encoded in {time.time() - start:.1f}s", flush=True)
     return tokenizer, data
 
@@ -165,7 +178,13 @@ def _train_locked(args: argparse.Namespace, model_config: GPTConfig, train_confi
                  else None)
     if builtin:
         print(f"corpus:       {source}")
-    tokenizer, data = _build_tokenizer(args, text)
+    weights = None
+    if args.init is None:
+        tokenizer, data = build_tokenizer(args, text)
+    else:
+        model_config, tokenizer, data, weights = init_from(args, text)
+        train_config.check_model(model_config)
+        print(f"init:         {args.init}")
     data = data.to(device)
     val_data = None
     if args.val_split > 0:
@@ -173,12 +192,16 @@ def _train_locked(args: argparse.Namespace, model_config: GPTConfig, train_confi
         data, val_data = data[:n_train], data[n_train:]
     train_config.check_data(len(data), None if val_data is None else len(val_data))
 
-    model_config = dataclasses.replace(model_config, vocab_size=tokenizer.vocab_size)
+    if weights is None:
+        model_config = dataclasses.replace(model_config, vocab_size=tokenizer.vocab_size)
     n_params = count_parameters(model_config)
     check_training_memory(model_config, train_config, device, n_params)
     check_disk_space(args.output, CHECKPOINT_BYTES_PER_PARAM * n_params)
     set_seed(args.seed)
-    model = GPT.from_config(model_config).to(device)
+    model = GPT.from_config(model_config)
+    if weights is not None:
+        model.load_state_dict(weights)
+    model.to(device)
     if resume is not None:
         check_resume(resume, model, tokenizer, train_config, (fingerprint(data), fingerprint(val_data)),
                      args.resume)

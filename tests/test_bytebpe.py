@@ -1,0 +1,70 @@
+"""Byte-level BPE (GPT-2's tokenizer through the ``tokenizers`` library): any text round-trips, it is
+trained by ``mygpt train --tokenizer bytebpe``, stored in checkpoints and used by generation."""
+
+import sys
+
+import pytest
+import torch
+from cli_helpers import TEXT, TINY, fails_cleanly
+
+from mygpt.checkpoint import load_checkpoint
+from mygpt.cli import main
+from mygpt.tokenizer import ByteBPETokenizer, train_tokenizer
+
+pytest.importorskip("tokenizers")
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+CORPUS = TEXT + " ".join(f"word{i} is number {i * 7}," for i in range(300))
+TRAINED = ByteBPETokenizer.from_text(CORPUS, 40)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_any_text_round_trips(text):
+    ids = TRAINED.encode(text)
+    assert ids.dtype == torch.long and all(0 <= i < TRAINED.vocab_size for i in ids.tolist())
+    assert TRAINED.decode(ids) == text
+
+
+def test_training_learns_merges_and_end_of_text():
+    assert TRAINED.vocab_size == 257 + 40  # 256 byte symbols, <|endoftext|>, 40 merges
+    assert len(TRAINED.encode(TEXT)) < len(TEXT.encode()) / 2
+    assert TRAINED.tokenizer.token_to_id("<|endoftext|>") is not None
+    assert train_tokenizer("bytebpe", CORPUS, 40).encode(TEXT).tolist() == TRAINED.encode(TEXT).tolist()
+    assert ByteBPETokenizer.from_text(TEXT, 100).vocab_size < 257 + 100  # the text ran out of pairs
+    with pytest.raises(ValueError, match="unknown tokenizer kind"):
+        train_tokenizer("words", TEXT)
+
+
+def test_vocab_merges_files_and_tokenizer_json_agree(tmp_path):
+    TRAINED.tokenizer.model.save(str(tmp_path))
+    TRAINED.save(str(tmp_path / "tokenizer.json"))
+    from_files = ByteBPETokenizer.from_files(str(tmp_path / "vocab.json"), str(tmp_path / "merges.txt"))
+    from_json = ByteBPETokenizer.load(str(tmp_path / "tokenizer.json"))
+    text = "To be, or not — ☃ ünï\n\n  question"
+    assert from_files.encode(text).tolist() == from_json.encode(text).tolist() == TRAINED.encode(text).tolist()
+    assert from_files.vocab_size == TRAINED.vocab_size
+
+
+def test_train_and_generate_with_bytebpe(tmp_path, capsys):
+    (tmp_path / "t.txt").write_text(CORPUS)
+    out = str(tmp_path / "b.ckpt")
+    main(["train", str(tmp_path / "t.txt"), *TINY, "--tokenizer", "bytebpe", "--num-merges", "30", "--output", out])
+    assert "tokenizer:    bytebpe" in capsys.readouterr().out
+    model, tokenizer = load_checkpoint(out)
+    assert isinstance(tokenizer, ByteBPETokenizer) and tokenizer.vocab_size == model.vocab_size == 287
+    assert tokenizer.encode(TEXT).tolist() == ByteBPETokenizer.from_text(CORPUS, 30).encode(TEXT).tolist()
+    main(["generate", "--checkpoint", out, "--prompt", "Никогда ☃", "--max-new-tokens", "4"])
+    assert "Никогда ☃" in capsys.readouterr().out  # characters never seen in training are fine
+
+
+def test_missing_tokenizers_package_is_one_line(tmp_path, capsys, monkeypatch):
+    (tmp_path / "t.txt").write_text(CORPUS)
+    out = str(tmp_path / "b.ckpt")
+    main(["train", str(tmp_path / "t.txt"), *TINY, "--tokenizer", "bytebpe", "--num-merges", "5", "--output", out])
+    capsys.readouterr()
+    monkeypatch.setitem(sys.modules, "tokenizers", None)  # as if mygpt[hf] were not installed
+    fails_cleanly(["generate", "--checkpoint", out, "--prompt", "To"], capsys, "pip install 'mygpt[hf]'")
+    fails_cleanly(["train", str(tmp_path / "t.txt"), *TINY, "--tokenizer", "bytebpe"], capsys, "tokenizers")

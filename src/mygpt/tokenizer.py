@@ -352,7 +352,7 @@ class ByteBPETokenizer:
         return torch.tensor(self.tokenizer.encode(text, add_special_tokens=False).ids, dtype=torch.long)
 
     def decode(self, ids) -> str:
-        return self.tokenizer.decode(_ids(ids), skip_special_tokens=False)
+        return self.tokenizer.decode(_ids(ids, self.vocab_size, type(self).__name__), skip_special_tokens=False)
 
     def to_json(self) -> str:
         return self.tokenizer.to_str()

@@ -5,7 +5,7 @@ import sys
 import pytest
 import torch
 
-from mygpt import GPT, set_seed
+from mygpt import GPT, get_batch, set_seed
 from mygpt import fast as fast_module
 from mygpt.cli import main
 from mygpt.fast import make_optimizer, maybe_compile, prepare_fast
@@ -95,3 +95,23 @@ def test_fast_training_tracks_exact_losses(shakespeare, tmp_path, monkeypatch, c
     assert len(exact) == len(fast) == 7
     print("exact", exact, "\nfast ", fast)
     assert max(abs(a - b) for a, b in zip(exact, fast)) <= 0.02
+
+
+def _book_get_batch(data: torch.Tensor, batch_size: int, seq_len: int):
+    """The book's batch drawing (Ch.14): one randint, then a stack of slices."""
+    starts = torch.randint(0, len(data) - seq_len - 1, (batch_size,))
+    return (torch.stack([data[i : i + seq_len] for i in starts]),
+            torch.stack([data[i + 1 : i + 1 + seq_len] for i in starts]))
+
+
+@pytest.mark.parametrize("dtype", [torch.long, torch.int32])
+@pytest.mark.parametrize("batch_size,seq_len", [(16, 64), (3, 5), (1, 1)])
+def test_get_batch_draws_the_books_batches(dtype, batch_size, seq_len):
+    data = torch.randint(0, 65, (1000,)).to(dtype)
+    set_seed(42)
+    book = [_book_get_batch(data, batch_size, seq_len) for _ in range(3)] + [torch.rand(1)]
+    set_seed(42)
+    ours = [get_batch(data, batch_size, seq_len) for _ in range(3)] + [torch.rand(1)]
+    assert torch.equal(book[-1], ours[-1])  # the generator advanced the same way
+    for (bx, by), (x, y) in zip(book[:-1], ours[:-1]):
+        assert torch.equal(bx, x) and torch.equal(by, y) and x.dtype == dtype and y.is_contiguous()

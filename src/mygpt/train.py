@@ -13,7 +13,7 @@ from torch import nn
 
 from .checkpoint import save_checkpoint
 from .config import TrainConfig
-from .fast import make_optimizer, prepare_fast
+from .fast import CompilePlan, fast_precision, make_optimizer, measure_compile, plan_compile, prepare_fast
 from .progress import Progress
 from .utils import cosine_warmup_lr, estimate_val_loss, get_batch, set_seed
 
@@ -51,13 +51,22 @@ class TrainingSetup:
 def setup_training(model: nn.Module, config: TrainConfig) -> TrainingSetup:
     """The optimizer, module to call and train step for ``config``'s precision and path, on ``model``'s device.
 
-    Exact (the book): AdamW and the model itself. Fast: the model's fast kernels, fused AdamW, TF32
-    and compilation where they pay (``fast.prepare_fast``); the compiled module shares the weights.
+    Exact (the book): AdamW and the model itself. Fast: the model's fast kernels, fused AdamW, TF32,
+    bf16 only where it is native, and the transformer block compiled when the run repays it
+    (``fast.plan_compile``, which says why on stderr); compiled blocks keep the model's weights.
     """
-    forward = prepare_fast(model, precision=config.precision) if config.fast else model
-    optimizer = make_optimizer(model, config.lr, fast=config.fast)
-    return TrainingSetup(optimizer, forward,
-                         make_train_step(forward, optimizer, config.precision, config.max_grad_norm))
+    if not config.fast:
+        optimizer = make_optimizer(model, config.lr)
+        return TrainingSetup(optimizer, model, make_train_step(model, optimizer, config.precision,
+                                                                config.max_grad_norm))
+    device = next(model.parameters()).device
+    precision = fast_precision(config.precision, device)
+    plan = plan_compile(model.set_fast(True), config.steps, (config.batch_size, config.seq_len), precision) \
+        if config.compile is None else CompilePlan(config.compile)
+    forward = prepare_fast(model, plan.compile)
+    optimizer = make_optimizer(model, config.lr, fast=True)
+    step = make_train_step(forward, optimizer, precision, config.max_grad_norm)
+    return TrainingSetup(optimizer, forward, measure_compile(step, plan, device))
 
 
 def rng_states() -> dict:

@@ -114,6 +114,17 @@ def test_fast_precision_falls_back_to_fp32_with_one_line_notice(capsys):
     assert err.count("\n") == 1 and "bf16" in err and "fp32" in err
 
 
+def test_fast_precision_keeps_bf16_only_where_it_is_faster(monkeypatch, capsys):
+    cpu, model = torch.device("cpu"), _model()
+    monkeypatch.setattr(fast_module, "probe_step_s", lambda m, shape, precision: 1.0 if precision == "bf16" else 2.0)
+    assert fast_precision("bf16", cpu, AVX512_BF16, model=model) == "bf16"
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(fast_module, "probe_step_s", lambda m, shape, precision: 3.0 if precision == "bf16" else 2.0)
+    assert fast_precision("bf16", cpu, AVX512_BF16, model=model) == "fp32"
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no faster than fp32" in err
+
+
 def test_fast_bf16_training_falls_back_where_bf16_is_not_native(monkeypatch, capsys):
     monkeypatch.setattr(fast_module, "cpu_flags", lambda: AVX2_ONLY)
     model = _model()

@@ -88,13 +88,28 @@ def bf16_is_native(device: torch.device, flags: frozenset[str] | None = None) ->
     return any(flag in flags for flag in NATIVE_BF16_CPU_FLAGS)
 
 
-def fast_precision(precision: str, device: torch.device, flags: frozenset[str] | None = None) -> str:
-    """The precision the fast path trains in: bf16 only where it is native, else fp32 with a notice."""
-    if precision == "bf16" and not bf16_is_native(device, flags):
+def fast_precision(precision: str, device: torch.device, flags: frozenset[str] | None = None,
+                   model: nn.Module | None = None, batch_shape: tuple[int, int] = (16, 64)) -> str:
+    """The precision the fast path trains in: bf16 only where it is native and a win, else fp32.
+
+    Without native bf16 matmuls (``flags``: the CPU's, default this machine's) bf16 falls back to
+    fp32. Given the ``model``, bf16 must also beat fp32 in a measured forward + backward at
+    ``batch_shape``: on a small model the casts cost more than the bf16 matmuls save. Either
+    fallback prints one line on stderr.
+    """
+    if precision != "bf16":
+        return precision
+    if not bf16_is_native(device, flags):
         print(f"mygpt: {device.type} has no native bf16 matmul (AVX-512-BF16, AMX or a bf16 GPU); "
               "--fast trains in fp32", file=sys.stderr)
         return "fp32"
-    return precision
+    if model is not None:
+        bf16_s, fp32_s = probe_step_s(model, batch_shape, "bf16"), probe_step_s(model, batch_shape, "fp32")
+        if bf16_s >= fp32_s:
+            print(f"mygpt: bf16 is no faster than fp32 for this model here ({bf16_s * 1e3:.1f} against "
+                  f"{fp32_s * 1e3:.1f} ms per step); --fast trains in fp32", file=sys.stderr)
+            return "fp32"
+    return "bf16"
 
 
 @dataclass(frozen=True)
@@ -174,8 +189,9 @@ def compile_blocks(model: nn.Module) -> None:
         block.compile(dynamic=False)
 
 
-def probe_step_s(model: nn.Module, batch_shape: tuple[int, int], precision: str, steps: int = 3) -> float:
-    """Seconds of one eager forward + backward at ``batch_shape``, leaving RNG and gradients untouched."""
+def probe_step_s(model: nn.Module, batch_shape: tuple[int, int], precision: str, steps: int = 4) -> float:
+    """Seconds of one forward + backward at ``batch_shape`` (the best after a warm-up one), leaving the
+    generators and gradients as they were."""
     device = next(model.parameters()).device
     batch_shape = (batch_shape[0], min(batch_shape[1], model.config.max_seq_len))
     ids = torch.randint(0, model.config.vocab_size, (2, *batch_shape),

@@ -52,17 +52,18 @@ def setup_training(model: nn.Module, config: TrainConfig) -> TrainingSetup:
     """The optimizer, module to call and train step for ``config``'s precision and path, on ``model``'s device.
 
     Exact (the book): AdamW and the model itself. Fast: the model's fast kernels, fused AdamW, TF32,
-    bf16 only where it is native, and the transformer block compiled when the run repays it
+    bf16 only where it is native and faster
+    (``fast.fast_precision``), and the transformer block compiled when the run repays it
     (``fast.plan_compile``, which says why on stderr); compiled blocks keep the model's weights.
     """
     if not config.fast:
         optimizer = make_optimizer(model, config.lr)
         return TrainingSetup(optimizer, model, make_train_step(model, optimizer, config.precision,
                                                                 config.max_grad_norm))
-    device = next(model.parameters()).device
-    precision = fast_precision(config.precision, device)
-    plan = plan_compile(model.set_fast(True), config.steps, (config.batch_size, config.seq_len), precision) \
-        if config.compile is None else CompilePlan(config.compile)
+    device, batch_shape = next(model.parameters()).device, (config.batch_size, config.seq_len)
+    precision = fast_precision(config.precision, device, model=model.set_fast(True), batch_shape=batch_shape)
+    plan = plan_compile(model, config.steps, batch_shape, precision) if config.compile is None \
+        else CompilePlan(config.compile)
     forward = prepare_fast(model, plan.compile)
     optimizer = make_optimizer(model, config.lr, fast=True)
     step = make_train_step(forward, optimizer, precision, config.max_grad_norm)

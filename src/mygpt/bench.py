@@ -107,12 +107,12 @@ def _flops_per_token(model: GPT, seq_len: int) -> float:
 
 
 def _train_step_for(path: str, case: Case, device: torch.device, compile_model: bool = False):
-    """A fresh seeded model on ``device`` and its optimisation step on the given path: ``(model, step)``."""
+    """A fresh seeded model on ``device`` and its optimisation step on the given path: ``(model, setup)``."""
     set_seed(0)
     model = GPT.from_config(case.model).to(device)
     config = TrainConfig(batch_size=case.batch_size, seq_len=case.seq_len, fast=path != "exact",
                          precision="bf16" if path.endswith("bf16") else "fp32", compile=compile_model)
-    return model, setup_training(model, config).step
+    return model, setup_training(model, config)
 
 
 def _timer(step, case: Case, data: torch.Tensor):
@@ -135,10 +135,10 @@ def train_throughputs(paths: tuple[str, ...], case: Case, data: torch.Tensor, wa
     one) also size each path's repeat to about ``repeat_s``; a step slower than ``SLOW_STEP_S`` cuts the
     rounds to 2. ``data`` lives on the device to measure.
     """
-    timers, models, steps = {}, {}, {}
+    timers, models, steps, precisions = {}, {}, {}, {}
     for path in paths:
-        models[path], step = _train_step_for(path, case, data.device)
-        timers[path] = _timer(step, case, data)
+        models[path], setup = _train_step_for(path, case, data.device)
+        timers[path], precisions[path] = _timer(setup.step, case, data), setup.precision
         step_s = min(timers[path](1) for _ in range(max(1, warmup)))
         steps[path] = max(1, round(repeat_s / step_s))
         if step_s > SLOW_STEP_S:
@@ -150,35 +150,50 @@ def train_throughputs(paths: tuple[str, ...], case: Case, data: torch.Tensor, wa
             print(f"mygpt bench: training {path}", file=sys.stderr, flush=True)
             rates[path].append(tokens * steps[path] / timers[path](steps[path]))
     return {path: {"median": statistics.median(r), "spread": (max(r) - min(r)) / 2, "model": models[path],
+                   "precision": precisions[path],
                    "ratios": {other: [a / b for a, b in zip(r, rates[other])] for other in paths}}
             for path, r in rates.items()}
 
 
-def compile_costs(case: Case, data: torch.Tensor, timed_steps: int = 20) -> dict:
-    """Cold and warm compile time of the fast path's transformer block at ``case``, and its saving.
+def first_compiled_step_s(case_name: str) -> float:
+    """Seconds of the first fast-path step of ``TRAIN_CASES[case_name]`` with its block compiled.
 
-    Cold: an empty inductor cache (a temporary folder). Warm: the same shapes again, in this process
-    after ``torch._dynamo.reset()``, from the on-disk cache. The saving compares the compiled step with
-    the eager fast step, alternating. The result is recorded for ``mygpt train --fast``'s decisions.
+    Run in a fresh process (``compile_costs``) so that nothing is cached in memory: with an empty
+    inductor cache this is the cold compile, with a filled one the warm start, each plus one step.
     """
+    case = TRAIN_CASES[case_name]
+    data = torch.randint(0, VOCAB_SIZE, (10_000,))
+    _, setup = _train_step_for("fast", case, data.device, compile_model=True)
+    start = time.perf_counter()
+    setup.step(*get_batch(data, case.batch_size, case.seq_len))
+    return time.perf_counter() - start
+
+
+def compile_costs(case_name: str, data: torch.Tensor, timed_steps: int = 20) -> dict:
+    """Cold and warm compile time of the fast path's transformer block at a case, and its saving.
+
+    Cold: a fresh process with an empty inductor cache (a temporary folder); warm: another fresh
+    process on the filled cache. The saving compares the compiled step with the eager fast step over
+    alternating rounds. The result is recorded for ``mygpt train --fast``'s compile decisions.
+    """
+    import subprocess
     import tempfile
-    from unittest import mock
 
-    import torch._dynamo
-
-    eager_model, eager_step = _train_step_for("fast", case, data.device)
-    eager = _timer(eager_step, case, data)
-    eager(3)
+    case = TRAIN_CASES[case_name]
+    eager_model, eager_setup = _train_step_for("fast", case, data.device)
+    _, compiled_setup = _train_step_for("fast", case, data.device, compile_model=True)
+    eager, compiled = _timer(eager_setup.step, case, data), _timer(compiled_setup.step, case, data)
     times = {}
-    with tempfile.TemporaryDirectory() as cold_dir, mock.patch.dict(os.environ, {"TORCHINDUCTOR_CACHE_DIR": cold_dir}):
+    with tempfile.TemporaryDirectory() as cold_dir:
         for cache in ("cold", "warm"):
-            torch._dynamo.reset()
-            _, step = _train_step_for("fast", case, data.device, compile_model=True)
-            compiled = _timer(step, case, data)
-            print(f"mygpt bench: compiling ({cache} cache)", file=sys.stderr, flush=True)
-            times[cache] = compiled(1)
-        compiled(3)
-        pairs = [(eager(timed_steps), compiled(timed_steps)) for _ in range(3)]
+            print(f"mygpt bench: compiling ({cache} cache, fresh process)", file=sys.stderr, flush=True)
+            code = f"from mygpt.bench import first_compiled_step_s; print(first_compiled_step_s({case_name!r}))"
+            done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                  env={**os.environ, "TORCHINDUCTOR_CACHE_DIR": cold_dir})
+            times[cache] = float(done.stdout.split()[-1])
+    compiled(3)
+    eager(3)
+    pairs = [(eager(timed_steps), compiled(timed_steps)) for _ in range(3)]
     savings = [1 - c / e for e, c in pairs]
     step_s = min(c for _, c in pairs) / timed_steps
     costs = CompileCosts(statistics.median(savings), times["cold"] - step_s, times["warm"] - step_s)
@@ -241,9 +256,9 @@ def run(quick: bool = False, device: str = "auto", compile_default: bool = False
         results = train_throughputs(TRAIN_PATHS, case, data, warmup=1 if quick else 2,
                                     repeat_s=0.05 if quick else REPEAT_TARGET_S)
         for path, r in results.items():
-            bf16 = path.endswith("bf16") and bf16_is_native(device)
+            bf16 = r["precision"] == "bf16"
             train_rows.append({
-                "config": config, "path": path, "precision": "bf16" if bf16 else "fp32",
+                "config": config, "path": path, "precision": r["precision"],
                 "tokens_per_s": r["median"], "spread": r["spread"],
                 "vs_exact": statistics.median(r["ratios"]["exact"]),
                 "vs_exact_range": [min(r["ratios"]["exact"]), max(r["ratios"]["exact"])],
@@ -258,7 +273,7 @@ def run(quick: bool = False, device: str = "auto", compile_default: bool = False
             generate_rows.append({"config": config, "path": path, "tokens_per_s": rate})
     result = {"train": train_rows, "generate": generate_rows, "machine": machine}
     if compile_default:
-        result["compile"] = {"config": "default", **compile_costs(TRAIN_CASES["default"], data)}
+        result["compile"] = {"config": "default", **compile_costs("default", data)}
     return result
 
 

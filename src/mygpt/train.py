@@ -46,6 +46,7 @@ class TrainingSetup:
     optimizer: torch.optim.Optimizer
     forward: nn.Module
     step: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    precision: str = "fp32"  # what ``step`` computes in (the fast path may fall back from bf16)
 
 
 def setup_training(model: nn.Module, config: TrainConfig) -> TrainingSetup:
@@ -59,7 +60,7 @@ def setup_training(model: nn.Module, config: TrainConfig) -> TrainingSetup:
     if not config.fast:
         optimizer = make_optimizer(model, config.lr)
         return TrainingSetup(optimizer, model, make_train_step(model, optimizer, config.precision,
-                                                                config.max_grad_norm))
+                                                                config.max_grad_norm), config.precision)
     device, batch_shape = next(model.parameters()).device, (config.batch_size, config.seq_len)
     precision = fast_precision(config.precision, device, model=model.set_fast(True), batch_shape=batch_shape)
     plan = plan_compile(model, config.steps, batch_shape, precision) if config.compile is None \
@@ -67,7 +68,7 @@ def setup_training(model: nn.Module, config: TrainConfig) -> TrainingSetup:
     forward = prepare_fast(model, plan.compile)
     optimizer = make_optimizer(model, config.lr, fast=True)
     step = make_train_step(forward, optimizer, precision, config.max_grad_norm)
-    return TrainingSetup(optimizer, forward, measure_compile(step, plan, device))
+    return TrainingSetup(optimizer, forward, measure_compile(step, plan, device), precision)
 
 
 def rng_states() -> dict:

@@ -63,7 +63,7 @@ def nanogpt_command(iters: int, compiled: bool, work: Path) -> list[str]:
             "--eval_interval=100000", f"--out_dir={work / 'out'}"]
 
 
-def mygpt_worker(data_dir: Path, iters: int, fast: bool) -> None:
+def mygpt_worker(data_dir: Path, iters: int, fast: bool, precision: str) -> None:
     """Train mygpt at the recipe's shape, printing nanoGPT-style ``iter N: loss L, time Tms`` lines."""
     import torch
 
@@ -78,7 +78,7 @@ def mygpt_worker(data_dir: Path, iters: int, fast: bool) -> None:
     model = GPT(vocab_size, SHAPE["n_embd"], SHAPE["n_head"], SHAPE["n_layer"], max_seq_len=SHAPE["block_size"])
     B, T = SHAPE["batch_size"], SHAPE["block_size"]
     setup = setup_training(model, TrainConfig(steps=iters, batch_size=B, seq_len=T, lr=1e-3, max_grad_norm=1.0,
-                                              schedule="cosine", warmup=100, fast=fast))
+                                              schedule="cosine", warmup=100, fast=fast, precision=precision))
     set_seed(42)
     start = time.time()
     for step in range(1, iters + 1):
@@ -144,16 +144,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="Alternating rounds. Default: 3.")
     parser.add_argument("--compile", action="store_true", help="Also run nanoGPT with --compile=True.")
     parser.add_argument("--runners", default="", help="Comma-separated subset of the runners to run.")
-    parser.add_argument("--worker", choices=["mygpt-exact", "mygpt-fast"], help=argparse.SUPPRESS)
+    parser.add_argument("--bf16", action="store_true",
+                        help="Also run mygpt --fast --precision bf16 (bf16 where native and faster, else fp32).")
+    parser.add_argument("--worker", choices=["mygpt-exact", "mygpt-fast", "mygpt-fast-bf16"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        mygpt_worker(Path.cwd() / "data" / "shakespeare_char", args.iters, fast=args.worker == "mygpt-fast")
+        mygpt_worker(Path.cwd() / "data" / "shakespeare_char", args.iters, fast=args.worker != "mygpt-exact",
+                     precision="bf16" if args.worker.endswith("bf16") else "fp32")
         return
     args.nanogpt = args.nanogpt.resolve()
     args.text = args.text.resolve()
     if not (args.nanogpt / "train.py").is_file():
         sys.exit(f"nanogpt_side_by_side: no train.py in {args.nanogpt}; pass a nanoGPT checkout")
-    runners = ["nanogpt", *(["nanogpt-compiled"] if args.compile else []), "mygpt-exact", "mygpt-fast"]
+    runners = ["nanogpt", *(["nanogpt-compiled"] if args.compile else []), "mygpt-exact", "mygpt-fast",
+               *(["mygpt-fast-bf16"] if args.bf16 else [])]
     if args.runners:
         runners = [r for r in runners if r in args.runners.split(",")]
     with tempfile.TemporaryDirectory() as tmp:

@@ -208,3 +208,18 @@ def test_get_batch_draws_the_books_batches(dtype, batch_size, seq_len):
     assert torch.equal(book[-1], ours[-1])  # the generator advanced the same way
     for (bx, by), (x, y) in zip(book[:-1], ours[:-1]):
         assert torch.equal(bx, x) and torch.equal(by, y) and x.dtype == dtype and y.is_contiguous()
+
+
+def test_cli_fast_bf16_falls_back_in_train_and_generate(monkeypatch, tmp_path, capsys):
+    from cli_helpers import TEXT, TINY
+
+    monkeypatch.setattr(fast_module, "cpu_flags", lambda: AVX2_ONLY)
+    monkeypatch.setenv("MYGPT_CACHE", str(tmp_path))
+    (tmp_path / "t.txt").write_text(TEXT)
+    ckpt = str(tmp_path / "m.ckpt")
+    main(["train", str(tmp_path / "t.txt"), *TINY, "--fast", "--precision", "bf16", "--output", ckpt])
+    assert "--fast trains in fp32" in capsys.readouterr().err
+    main(["generate", "--checkpoint", ckpt, "--prompt", "To", "--max-new-tokens", "5", "--fast",
+          "--precision", "bf16", "--device", "cpu"])
+    out, err = capsys.readouterr()
+    assert out.count("\n") >= 2 and err.count("\n") == 1 and "fp32" in err

@@ -3,7 +3,7 @@
 import argparse
 
 from ..checkpoint import load_checkpoint
-from ..fast import prepare_fast
+from ..fast import fast_precision, prepare_fast
 from ..utils import pick_device
 from .checks import check_generate_args, check_prompt
 from .common import DEVICE_HELP, DEVICES, FAST_HELP, PRECISION_HELP, HelpFormatter, add_below, sample
@@ -38,8 +38,10 @@ def _generate_command(args: argparse.Namespace) -> None:
     check_prompt(args.prompt, tokenizer.chars)
     print(f"device: {device}\n")
     model.to(device)
-    if args.fast:
-        prepare_fast(model, compile_model=False, precision=args.precision)
+    precision = args.precision
+    if args.fast:  # the fast path samples in bf16 only where bf16 is native
+        prepare_fast(model)
+        precision = fast_precision(precision, device)
     print(sample(model, tokenizer, args.prompt, device, max_new_tokens=args.max_new_tokens,
-                 temperature=args.temperature, top_k=args.top_k, seed=args.seed, precision=args.precision,
+                 temperature=args.temperature, top_k=args.top_k, seed=args.seed, precision=precision,
                  fast=args.fast))

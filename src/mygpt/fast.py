@@ -141,12 +141,12 @@ def cache_dir() -> Path:
     return Path(os.environ.get("MYGPT_CACHE") or Path.home() / ".cache" / "mygpt")
 
 
-def compile_cache_dir():
+def compile_cache_dir() -> str:
     """Where inductor keeps compiled graphs between runs: ``$TORCHINDUCTOR_CACHE_DIR`` or ours."""
     return os.environ.get("TORCHINDUCTOR_CACHE_DIR") or str(cache_dir() / "inductor")
 
 
-def _ledger_path():
+def _ledger_path() -> Path:
     return cache_dir() / "compile-costs.json"
 
 

@@ -16,7 +16,8 @@ def test_bench_quick_json(monkeypatch, capsys):
     assert set(result) == {"train", "generate", "hf_generate", "machine"}
     assert [r["path"] for r in result["train"]] == ["exact", "fast", "fast+bf16"]
     for row in result["train"]:
-        assert set(row) == {"config", "path", "tokens_per_s", "spread", "peak_fraction"}
+        assert set(row) == {"config", "path", "precision", "tokens_per_s", "spread", "vs_exact", "vs_exact_range",
+                            "vs_fast", "peak_fraction"}
         assert row["tokens_per_s"] > 0 and row["spread"] >= 0 and row["peak_fraction"] > 0
     assert [(r["config"], r["path"]) for r in result["generate"]] == [
         ("tiny", "exact"), ("tiny", "fast"), ("tiny-rope-crop", "exact"), ("tiny-rope-crop", "fast")]

@@ -5,10 +5,23 @@ import sys
 import pytest
 import torch
 
-from mygpt import GPT, set_seed
+from mygpt import GPT, get_batch, set_seed
 from mygpt import fast as fast_module
 from mygpt.cli import main
-from mygpt.fast import make_optimizer, maybe_compile, prepare_fast
+from mygpt.config import TrainConfig
+from mygpt.fast import (
+    CompileCosts,
+    bf16_is_native,
+    compile_blocks,
+    fast_precision,
+    load_costs,
+    make_optimizer,
+    plan_compile,
+    prepare_fast,
+    record_costs,
+    should_compile,
+)
+from mygpt.train import setup_training
 
 VARIANTS = [(norm, position, kv) for norm in ("layer", "rms") for position in ("learned", "rope")
             for kv in (4, 2, 1)]
@@ -64,18 +77,98 @@ def test_fast_optimizer_is_fused_on_cpu():
     assert not make_optimizer(model, 1e-3).defaults["fused"]
 
 
-def test_prepare_fast_stays_eager_on_cpu():
+def test_prepare_fast_stays_eager_unless_asked():
     model = _model()
     assert prepare_fast(model) is model
     assert model.blocks[0].mha.fast and model.ln_f.fast
+    assert model.blocks[0]._compiled_call_impl is None
 
 
 def test_compile_falls_back_with_one_line_notice(monkeypatch, capsys):
     monkeypatch.setattr(fast_module.shutil, "which", lambda name: None)
     model = _model()
-    assert maybe_compile(model, torch.device("cpu"), True) is model
+    assert prepare_fast(model, compile_model=True) is model
+    assert model.blocks[0]._compiled_call_impl is None
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no C++ compiler" in err
+
+
+AVX2_ONLY = frozenset({"avx2", "fma", "avx512f"})
+AVX512_BF16 = frozenset({"avx2", "avx512f", "avx512_bf16"})
+
+
+def test_bf16_is_native_only_with_avx512_bf16_or_amx():
+    cpu = torch.device("cpu")
+    assert not bf16_is_native(cpu, AVX2_ONLY)
+    assert bf16_is_native(cpu, AVX512_BF16) and bf16_is_native(cpu, frozenset({"amx_bf16"}))
+    assert not bf16_is_native(torch.device("meta"), AVX512_BF16)
+
+
+def test_fast_precision_falls_back_to_fp32_with_one_line_notice(capsys):
+    cpu = torch.device("cpu")
+    assert fast_precision("bf16", cpu, AVX512_BF16) == "bf16"
+    assert fast_precision("fp32", cpu, AVX2_ONLY) == "fp32"
+    assert capsys.readouterr().err == ""
+    assert fast_precision("bf16", cpu, AVX2_ONLY) == "fp32"
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "bf16" in err and "fp32" in err
+
+
+def test_fast_precision_keeps_bf16_only_where_it_is_faster(monkeypatch, capsys):
+    cpu, model = torch.device("cpu"), _model()
+    monkeypatch.setattr(fast_module, "probe_step_s", lambda m, shape, precision: 1.0 if precision == "bf16" else 2.0)
+    assert fast_precision("bf16", cpu, AVX512_BF16, model=model) == "bf16"
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(fast_module, "probe_step_s", lambda m, shape, precision: 3.0 if precision == "bf16" else 2.0)
+    assert fast_precision("bf16", cpu, AVX512_BF16, model=model) == "fp32"
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no faster than fp32" in err
+
+
+def test_fast_bf16_training_falls_back_where_bf16_is_not_native(monkeypatch, capsys):
+    monkeypatch.setattr(fast_module, "cpu_flags", lambda: AVX2_ONLY)
+    model = _model()
+    setup = setup_training(model, TrainConfig(steps=2, batch_size=2, seq_len=8, precision="bf16", fast=True,
+                                              compile=False))
+    loss = setup.step(*get_batch(torch.randint(0, 65, (100,)), 2, 8))
+    assert loss.dtype == torch.float32 and "trains in fp32" in capsys.readouterr().err
+
+
+def test_should_compile_weighs_steps_times_saving_against_compile_time():
+    costs = CompileCosts(saving=0.1, cold_s=40.0)
+    assert should_compile(20_000, 0.05, costs)[0]          # saves 100 s > 40 s
+    assert not should_compile(2_000, 0.05, costs)[0]       # saves 10 s < 40 s
+    assert should_compile(2_000, 0.05, CompileCosts(0.1, 40.0, warm_s=5.0))[0]  # warm cache: 10 s > 5 s
+    assert not should_compile(10**6, 0.05, CompileCosts(-0.02, 40.0, 1.0))[0]   # compiled is slower
+    assert "2000 steps" in should_compile(2_000, 0.05, costs)[1]
+
+
+def test_plan_compile_reads_measured_costs_and_obeys_the_override(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("MYGPT_CACHE", str(tmp_path))
+    model = _model().set_fast(True)
+    assert not plan_compile(model, 100, (2, 8), "fp32").compile  # the CPU prior never pays in 100 steps
+    plan = plan_compile(model, 100, (2, 8), "fp32")
+    record_costs(plan.key, CompileCosts(saving=0.5, cold_s=0.0, warm_s=0.0))
+    assert load_costs(plan.key, torch.device("cpu")).saving == 0.5
+    assert plan_compile(model, 100, (2, 8), "fp32").compile
+    monkeypatch.setenv("MYGPT_COMPILE", "0")
+    assert not plan_compile(model, 100, (2, 8), "fp32").compile
+    assert "MYGPT_COMPILE=0" in capsys.readouterr().err.splitlines()[-1]
+    assert all(p.grad is None for p in model.parameters())  # the probe leaves no gradients behind
+
+
+@pytest.mark.slow
+def test_compiled_block_matches_eager(monkeypatch, tmp_path):
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path))
+    model = _model("rms", "rope", 2).set_fast(True)
+    x, y = torch.randint(0, 65, (3, 16)), torch.randint(0, 65, (3, 16))
+    eager = _forward_backward(model, x, y)
+    compile_blocks(model)
+    compiled = _forward_backward(model, x, y)
+    assert (eager[0] - compiled[0]).abs().max() < 1e-4
+    for name, grad in eager[2].items():
+        assert (grad - compiled[2][name]).abs().max() < 1e-4, name
+    assert list(model.state_dict()) == list(_model("rms", "rope", 2).state_dict())
 
 
 def _train_losses(argv: list[str], monkeypatch, capsys) -> list[float]:
@@ -95,3 +188,38 @@ def test_fast_training_tracks_exact_losses(shakespeare, tmp_path, monkeypatch, c
     assert len(exact) == len(fast) == 7
     print("exact", exact, "\nfast ", fast)
     assert max(abs(a - b) for a, b in zip(exact, fast)) <= 0.02
+
+
+def _book_get_batch(data: torch.Tensor, batch_size: int, seq_len: int):
+    """The book's batch drawing (Ch.14): one randint, then a stack of slices."""
+    starts = torch.randint(0, len(data) - seq_len - 1, (batch_size,))
+    return (torch.stack([data[i : i + seq_len] for i in starts]),
+            torch.stack([data[i + 1 : i + 1 + seq_len] for i in starts]))
+
+
+@pytest.mark.parametrize("dtype", [torch.long, torch.int32])
+@pytest.mark.parametrize("batch_size,seq_len", [(16, 64), (3, 5), (1, 1)])
+def test_get_batch_draws_the_books_batches(dtype, batch_size, seq_len):
+    data = torch.randint(0, 65, (1000,)).to(dtype)
+    set_seed(42)
+    book = [_book_get_batch(data, batch_size, seq_len) for _ in range(3)] + [torch.rand(1)]
+    set_seed(42)
+    ours = [get_batch(data, batch_size, seq_len) for _ in range(3)] + [torch.rand(1)]
+    assert torch.equal(book[-1], ours[-1])  # the generator advanced the same way
+    for (bx, by), (x, y) in zip(book[:-1], ours[:-1]):
+        assert torch.equal(bx, x) and torch.equal(by, y) and x.dtype == dtype and y.is_contiguous()
+
+
+def test_cli_fast_bf16_falls_back_in_train_and_generate(monkeypatch, tmp_path, capsys):
+    from cli_helpers import TEXT, TINY
+
+    monkeypatch.setattr(fast_module, "cpu_flags", lambda: AVX2_ONLY)
+    monkeypatch.setenv("MYGPT_CACHE", str(tmp_path))
+    (tmp_path / "t.txt").write_text(TEXT)
+    ckpt = str(tmp_path / "m.ckpt")
+    main(["train", str(tmp_path / "t.txt"), *TINY, "--fast", "--precision", "bf16", "--output", ckpt])
+    assert "--fast trains in fp32" in capsys.readouterr().err
+    main(["generate", "--checkpoint", ckpt, "--prompt", "To", "--max-new-tokens", "5", "--fast",
+          "--precision", "bf16", "--device", "cpu"])
+    out, err = capsys.readouterr()
+    assert out.count("\n") >= 2 and err.count("\n") == 1 and "fp32" in err

@@ -156,6 +156,8 @@ class TrainConfig:
     checkpoint_every: int = _doc(0, "Save a checkpoint every N steps; 0: only at the end.")
     seed: int = _doc(42, "Seed of the batch and dropout stream, set just before step 1.")
     fast: bool = _doc(False, "Train through the fast path (same function, not bit-identical).")
+    compile: bool | None = _doc(None, "Fast path only: compile the transformer block (True/False); None "
+                                      "decides per run whether compiling repays itself.")
 
     def __post_init__(self):
         values = asdict(self)

@@ -14,7 +14,7 @@ from torch import nn
 
 from .config import TrainConfig
 from .errors import MyGPTWarning, TrainingStopped
-from .fast import make_optimizer, prepare_fast
+from .fast import CompilePlan, fast_precision, make_optimizer, measure_compile, plan_compile, prepare_fast
 from .metrics import MetricsWriter, metrics_path
 from .progress import Progress
 from .resources import check_training_memory
@@ -52,18 +52,29 @@ class TrainingSetup:
     optimizer: torch.optim.Optimizer
     forward: nn.Module
     step: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    precision: str = "fp32"  # what ``step`` computes in (the fast path may fall back from bf16)
 
 
 def setup_training(model: nn.Module, config: TrainConfig) -> TrainingSetup:
     """The optimizer, module to call and train step for ``config``'s precision and path, on ``model``'s device.
 
-    Exact (the book): AdamW and the model itself. Fast: the model's fast kernels, fused AdamW, TF32
-    and compilation where they pay (``fast.prepare_fast``); the compiled module shares the weights.
+    Exact (the book): AdamW and the model itself. Fast: the model's fast kernels, fused AdamW, TF32,
+    bf16 only where it is native and faster
+    (``fast.fast_precision``), and the transformer block compiled when the run repays it
+    (``fast.plan_compile``, which says why on stderr); compiled blocks keep the model's weights.
     """
-    forward = prepare_fast(model, precision=config.precision) if config.fast else model
-    optimizer = make_optimizer(model, config.lr, fast=config.fast)
-    return TrainingSetup(optimizer, forward,
-                         make_train_step(forward, optimizer, config.precision, config.max_grad_norm))
+    if not config.fast:
+        optimizer = make_optimizer(model, config.lr)
+        return TrainingSetup(optimizer, model, make_train_step(model, optimizer, config.precision,
+                                                                config.max_grad_norm), config.precision)
+    device, batch_shape = next(model.parameters()).device, (config.batch_size, config.seq_len)
+    precision = fast_precision(config.precision, device, model=model.set_fast(True), batch_shape=batch_shape)
+    plan = plan_compile(model, config.steps, batch_shape, precision) if config.compile is None \
+        else CompilePlan(config.compile)
+    forward = prepare_fast(model, plan.compile)
+    optimizer = make_optimizer(model, config.lr, fast=True)
+    step = make_train_step(forward, optimizer, precision, config.max_grad_norm)
+    return TrainingSetup(optimizer, forward, measure_compile(step, plan, device), precision)
 
 
 def _report_line(step: int, loss: torch.Tensor, lr_t: float | None, val_loss: float | None) -> str:

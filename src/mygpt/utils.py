@@ -68,12 +68,12 @@ def get_batch(data: torch.Tensor, batch_size: int, seq_len: int) -> tuple[torch.
     """Draw ``batch_size`` random windows of ``seq_len`` tokens and their next-token targets.
 
     One ``randint`` on the CPU generator per batch; the exclusive bound never draws the last window
-    (the book's rule, kept so that seeded runs draw the book's batches, Ch.14).
+    (the book's rule, kept so that seeded runs draw the book's batches, Ch.14). The windows are read
+    with one gather each for ``x`` and ``y`` (the book stacks ``batch_size`` slices; same tokens).
     """
     starts = torch.randint(0, len(data) - seq_len - 1, (batch_size,))
-    x = torch.stack([data[i : i + seq_len] for i in starts])
-    y = torch.stack([data[i + 1 : i + 1 + seq_len] for i in starts])
-    return x, y
+    index = (starts[:, None] + torch.arange(seq_len)).to(data.device)
+    return data[index], data[index + 1]
 
 
 def cosine_warmup_lr(step: int, warmup: int, total: int, max_lr: float, min_lr: float = 0.0) -> float:

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from ..checkpoint import load_checkpoint
-from ..fast import prepare_fast
+from ..fast import fast_precision, prepare_fast
 from ..generate import Step, TextStream, stream
 from ..utils import pick_device, set_seed
 from .checks import check_generate_args, check_prompt
@@ -93,7 +93,8 @@ def _generate_command(args: argparse.Namespace) -> None:
         print(f"device: {device}\n")
         model.to(device)
         if args.fast:
-            prepare_fast(model, compile_model=False, precision=args.precision)
+            prepare_fast(model)  # the fast path samples in bf16 only where bf16 is native
+            args.precision = fast_precision(args.precision, device)
         for i in range(args.num_samples):
             if args.num_samples > 1:
                 print(f"--- sample {i + 1}/{args.num_samples} (seed {args.seed + i}) ---")

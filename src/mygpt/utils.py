@@ -33,15 +33,18 @@ def pick_device(arg: str = "auto") -> torch.device:
     return torch.device("cpu")
 
 
-def get_batch(data: torch.Tensor, batch_size: int, seq_len: int) -> tuple[torch.Tensor, torch.Tensor]:
+def get_batch(data: torch.Tensor, batch_size: int, seq_len: int,
+              generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Draw ``batch_size`` random windows of ``seq_len`` tokens and their next-token targets.
 
-    One ``randint`` on the CPU generator per batch; the exclusive bound never draws the last window
-    (the book's rule, kept so that seeded runs draw the book's batches, Ch.14).
+    One ``randint`` on the CPU generator (the global one unless ``generator`` is given) per batch; the
+    exclusive bound never draws the last window (the book's rule, kept so that seeded runs draw the
+    book's batches, Ch.14). ``data`` may also be ``data.TokenShards`` (slices read from disk): the
+    batch goes to ``data.device``, a no-op for a tensor.
     """
-    starts = torch.randint(0, len(data) - seq_len - 1, (batch_size,))
-    x = torch.stack([data[i : i + seq_len] for i in starts])
-    y = torch.stack([data[i + 1 : i + 1 + seq_len] for i in starts])
+    starts = torch.randint(0, len(data) - seq_len - 1, (batch_size,), generator=generator)
+    x = torch.stack([data[i : i + seq_len] for i in starts]).to(data.device)
+    y = torch.stack([data[i + 1 : i + 1 + seq_len] for i in starts]).to(data.device)
     return x, y
 
 

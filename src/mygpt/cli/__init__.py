@@ -9,7 +9,7 @@ import sys
 
 from .. import __version__
 from ..errors import ConfigError, MyGPTError
-from . import generate, train
+from . import generate, prepare, train
 from .common import flag
 from .generate import _generate_command
 from .train import BUILTIN_STEPS, _fill_step_defaults, _train_command
@@ -32,6 +32,7 @@ def _build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     train.add_parser(sub)
     generate.add_parser(sub)
+    prepare.add_parser(sub)
     demo.add_parser(sub)
     bench.add_parser(sub)
     return parser

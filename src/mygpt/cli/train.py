@@ -7,10 +7,13 @@ import time
 
 from ..config import GPTConfig, TrainConfig, field_help
 from ..corpus import load_corpus
+from ..data import is_prepared, load_prepared
+from ..distributed import World, close_world, init_world, main_only_stdout
+from ..errors import ConfigError
 from ..model import GPT
 from ..tokenizer import BPETokenizer, CharTokenizer
 from ..train import train
-from ..utils import pick_device, set_seed
+from ..utils import set_seed
 from .checks import check_corpus_args, check_device, check_output_path
 from .common import DEVICE_HELP, DEVICES, FAST_HELP, PRECISION_HELP, HelpFormatter, add_below, flag, sample
 
@@ -42,7 +45,8 @@ def add_parser(sub) -> None:
     """Register ``mygpt train`` (options in the book's order, then the ones mygpt adds)."""
     t = sub.add_parser("train", help="Train a GPT on a plain-text file.", description=TRAIN_DESCRIPTION,
                        formatter_class=HelpFormatter)
-    t.add_argument("text_file", nargs="?", default=None, help="Path to a UTF-8 text file.")
+    t.add_argument("text_file", nargs="?", default=None,
+                   help="Path to a UTF-8 text file, or a folder written by `mygpt prepare`.")
     t.add_argument("--output", default="model.ckpt", help="Checkpoint output path.")
     add_below(t, "--steps", type=int, default=None,
               help=_help(TrainConfig, "steps", "2000 (1500 for the built-in corpus)"))
@@ -88,6 +92,7 @@ def add_parser(sub) -> None:
                         "a Ctrl-C mid-save does not corrupt the file.")
     t.add_argument("--fast", action="store_true", help=FAST_HELP)
     t.add_argument("--seed", type=int, default=0, help=SEED_HELP)
+    t.add_argument("--grad-accum", type=int, default=1, help=_help(TrainConfig, "grad_accum"))
     t.set_defaults(func=_train_command)
 
 
@@ -107,7 +112,7 @@ def _configs(args: argparse.Namespace) -> tuple[GPTConfig, TrainConfig]:
                            precision=args.precision, schedule=args.schedule, warmup=args.warmup,
                            max_grad_norm=args.max_grad_norm, val_every=args.val_every,
                            print_every=args.print_every, checkpoint_every=args.checkpoint_every,
-                           seed=args.seed + 42, fast=args.fast)
+                           seed=args.seed + 42, fast=args.fast, grad_accum=args.grad_accum)
     training.check_model(model)
     return model, training
 
@@ -130,16 +135,10 @@ def _build_tokenizer(args: argparse.Namespace, text: str):
     return tokenizer, data
 
 
-def _train_command(args: argparse.Namespace) -> None:
-    builtin = args.text_file is None
-    _fill_step_defaults(args)
-    model_config, train_config = _configs(args)
-    check_corpus_args(args)
-    check_device(args.device)
-    check_output_path(args.output)
-    device = pick_device(args.device)
+def _text_data(args: argparse.Namespace, device) -> tuple:
+    """``(tokenizer, train, val, corpus chars, tokenizer kind)`` from a text file (the book's way)."""
     text, source = load_corpus(args.text_file)
-    if builtin:
+    if args.text_file is None:
         print(f"corpus:       {source}")
     tokenizer, data = _build_tokenizer(args, text)
     data = data.to(device)
@@ -147,6 +146,39 @@ def _train_command(args: argparse.Namespace) -> None:
     if args.val_split > 0:
         n_train = int((1.0 - args.val_split) * len(data))
         data, val_data = data[:n_train], data[n_train:]
+    return tokenizer, data, val_data, len(text), args.tokenizer
+
+
+def _prepared_data(args: argparse.Namespace, device) -> tuple:
+    """``(tokenizer, train, val, corpus chars, tokenizer kind)`` memory-mapped from a prepared folder."""
+    if args.tokenizer != "char" or args.val_split > 0:
+        raise ConfigError(f"{args.text_file} was prepared with its tokenizer and validation split; drop "
+                          "--tokenizer and --val-split (set them in mygpt prepare)")
+    tokenizer, meta, data, val_data = load_prepared(args.text_file, device)
+    print(f"corpus:       {args.text_file} (prepared, {meta['tokens']:,} tokens)")
+    return tokenizer, data, val_data, meta["chars"], meta["tokenizer"]
+
+
+def _train_command(args: argparse.Namespace) -> None:
+    """Train in this process, or as one of the processes ``torchrun`` started (see ``distributed``)."""
+    check_device(args.device)
+    world, device = init_world(args.device)
+    try:
+        with main_only_stdout(world):
+            _train(args, world, device)
+    finally:
+        close_world(world)
+
+
+def _train(args: argparse.Namespace, world: World, device) -> None:
+    builtin = args.text_file is None
+    _fill_step_defaults(args)
+    model_config, train_config = _configs(args)
+    train_config.check_parts(world.size)
+    check_corpus_args(args)
+    check_output_path(args.output)
+    load = _prepared_data if is_prepared(args.text_file) else _text_data
+    tokenizer, data, val_data, n_chars, kind = load(args, device)
     train_config.check_data(len(data), None if val_data is None else len(val_data))
 
     model_config = dataclasses.replace(model_config, vocab_size=tokenizer.vocab_size)
@@ -155,12 +187,12 @@ def _train_command(args: argparse.Namespace) -> None:
 
     print(f"device:       {device}")
     print(f"precision:    {args.precision}")
-    print(f"tokenizer:    {args.tokenizer}")
+    print(f"tokenizer:    {kind}")
     print(f"norm:         {args.norm}")
     print(f"position:     {args.position}")
     print(f"num_heads:    {args.num_heads}")
     print(f"num_kv_heads: {model_config.num_kv_heads}")
-    print(f"corpus chars: {len(text):,}")
+    print(f"corpus chars: {n_chars:,}")
     print(f"train chars:  {len(data):,}")
     if val_data is not None:
         print(f"val chars:    {len(val_data):,}")
@@ -172,10 +204,14 @@ def _train_command(args: argparse.Namespace) -> None:
     if args.checkpoint_every > 0:
         print(f"checkpoint_every: {args.checkpoint_every}")
 
-    train(model, tokenizer, data, val_data, train_config, args.output, progress=sys.stderr.isatty())
+    if args.grad_accum > 1 or world.size > 1:
+        print(f"batch:        {args.batch_size} = {world.size} process(es) x {args.grad_accum} micro-batch(es) "
+              f"x {args.batch_size // (world.size * args.grad_accum)}")
+    train(model, tokenizer, data, val_data, train_config, args.output, progress=sys.stderr.isatty(),
+          world=world)
     print()
     print(f"saved checkpoint to {args.output}")
-    if builtin:
+    if builtin and world.is_main:
         print(f"\nsample (prompt {BUILTIN_PROMPT!r}, seed 0, top-k 10):\n")
         print(sample(model, tokenizer, BUILTIN_PROMPT, device, max_new_tokens=200, temperature=1.0,
                      top_k=10, seed=0, precision=args.precision, fast=args.fast))

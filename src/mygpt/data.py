@@ -1,4 +1,4 @@
-"""Corpora bigger than memory: stream text files into token shards once, then memory-map them for training.
+"""Corpora bigger than memory: stream text files into token shards once, then train on windows of them.
 
 ``prepare`` reads its inputs as one stream of text cut at word ends (never the whole corpus at once),
 builds the tokenizer (char: every character of the corpus; BPE: trained on the first
@@ -8,6 +8,7 @@ train, the rest validate (Ch.21). ``meta.json`` is written last, so a half-writt
 taken for a prepared one. ``TokenShards`` serves windows of those shards to the book's ``get_batch``.
 """
 
+import bisect
 import json
 import os
 import re
@@ -255,48 +256,43 @@ def prepare(inputs: Iterable[str], out: str, tokenizer: str = "char", num_merges
 class TokenShards:
     """One split of a prepared directory as a sequence of tokens that ``get_batch`` can slice.
 
-    ``shards[i : i + n]`` reads those tokens from the memory-mapped shard files (across a file
-    boundary if need be) as a CPU int64 tensor; ``get_batch`` moves the stacked batch to ``device``. Only the windows read are ever in memory;
-    the maps are re-opened every ``remap_every`` reads so that the pages they touched leave this
-    process's resident set (a long run would otherwise map in the whole file, page by page).
+    ``shards[i : i + n]`` reads those tokens from the shard files (across a file boundary if need
+    be) as a CPU int64 tensor; ``get_batch`` moves the stacked batch to ``device``. Each window is a
+    positioned read of its own bytes, so only the windows drawn are ever in this process's memory and
+    the operating system's page cache keeps the hot parts of the files. (A memory map would do the
+    same work but count as resident every page it has touched, and Linux maps whole cached folios,
+    up to megabytes, around each touched page: resident memory would creep up to the corpus size.)
     """
 
-    def __init__(self, folder: str | Path, shards: list[dict], dtype: str, device: torch.device | str = "cpu",
-                 remap_every: int = 1024):
+    def __init__(self, folder: str | Path, shards: list[dict], dtype: str, device: torch.device | str = "cpu"):
         self.folder, self.shards, self.dtype = Path(folder), shards, np.dtype(dtype)
         self.device = torch.device(device)
-        self.remap_every = remap_every
-        self.starts = np.cumsum([0] + [s["tokens"] for s in shards])
-        self._maps: list[np.memmap] = []
-        self._reads = 0
+        self.starts = np.cumsum([0] + [s["tokens"] for s in shards]).tolist()
+        self._files = [open(self.folder / s["file"], "rb", buffering=0) for s in shards]  # noqa: SIM115
 
     def __len__(self) -> int:
-        return int(self.starts[-1])
+        return self.starts[-1]
 
     def to(self, device: torch.device | str) -> "TokenShards":
         """The same tokens, served on ``device`` (a tensor's ``.to``, so callers need not tell them apart)."""
-        return TokenShards(self.folder, self.shards, self.dtype.name, device, self.remap_every)
+        return TokenShards(self.folder, self.shards, self.dtype.name, device)
 
-    def _map(self) -> list[np.memmap]:
-        if self._reads % self.remap_every == 0:
-            self._maps = [np.memmap(self.folder / s["file"], dtype=self.dtype, mode="r") for s in self.shards]
-        self._reads += 1
-        return self._maps
+    def _read(self, shard: int, begin: int, end: int) -> bytes:
+        f = self._files[shard]
+        f.seek(begin * self.dtype.itemsize)
+        return f.read((end - begin) * self.dtype.itemsize)
 
     def __getitem__(self, index: slice) -> torch.Tensor:
         if not isinstance(index, slice) or index.step not in (None, 1):
             raise TypeError("TokenShards supports contiguous slices only, e.g. shards[i : i + n]")
         start, stop, _ = index.indices(len(self))
-        maps, pieces = self._map(), []
-        shard = int(np.searchsorted(self.starts, start, side="right")) - 1
+        shard = bisect.bisect_right(self.starts, start) - 1
+        pieces = []
         while start < stop:
-            begin = start - int(self.starts[shard])
-            end = min(stop, int(self.starts[shard + 1])) - int(self.starts[shard])
-            pieces.append(maps[shard][begin:end])
-            start += end - begin
-            shard += 1
-        ids = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
-        return torch.from_numpy(ids.astype(np.int64))
+            end = min(stop, self.starts[shard + 1])
+            pieces.append(self._read(shard, start - self.starts[shard], end - self.starts[shard]))
+            start, shard = end, shard + 1
+        return torch.from_numpy(np.frombuffer(b"".join(pieces), dtype=self.dtype).astype(np.int64))
 
 
 def is_prepared(path: str | None) -> bool:

@@ -83,9 +83,15 @@ def init_world(device: str = "auto") -> tuple[World, torch.device]:
     return World(dist.get_rank(), dist.get_world_size()), chosen
 
 
-def close_world(world: World) -> None:
-    """Leave the process group (after the last collective call)."""
+def close_world(world: World, finished: bool = True) -> None:
+    """Leave the process group; when ``finished``, first wait until every process is done.
+
+    The wait matters: a process that tears down its group while rank 0 still validates or saves
+    can abort the run. After an error nobody waits (the others may never arrive).
+    """
     if world.size > 1 and dist.is_initialized():
+        if finished:
+            dist.barrier()
         dist.destroy_process_group()
 
 

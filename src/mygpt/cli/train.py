@@ -163,11 +163,13 @@ def _train_command(args: argparse.Namespace) -> None:
     """Train in this process, or as one of the processes ``torchrun`` started (see ``distributed``)."""
     check_device(args.device)
     world, device = init_world(args.device)
+    finished = False
     try:
         with main_only_stdout(world):
             _train(args, world, device)
+        finished = True
     finally:
-        close_world(world)
+        close_world(world, finished)
 
 
 def _train(args: argparse.Namespace, world: World, device) -> None:

@@ -22,6 +22,10 @@ TRAIN_DESCRIPTION = ("Without text_file, trains on a built-in corpus (Python's d
                      "sample. text_file 'shakespeare' downloads Tiny Shakespeare once into "
                      "$MYGPT_CACHE (default ~/.cache/mygpt); an existing file of that name wins.")
 
+TRAIN_EPILOG = ("text_file may also be a folder written by `mygpt prepare` (corpora bigger than memory). "
+               "`torchrun --nproc_per_node N -m mygpt train ...` trains on N processes (GPUs), "
+               "--batch-size being the batch of all of them together.")
+
 # The book's defaults for --steps/--print-every apply whenever a text file is given; the built-in
 # job is shorter so that the first run finishes in about a minute on a laptop CPU.
 BOOK_STEPS = {"steps": 2000, "print_every": 500}
@@ -44,9 +48,8 @@ def _help(config_class, name: str, default=None) -> str:
 def add_parser(sub) -> None:
     """Register ``mygpt train`` (options in the book's order, then the ones mygpt adds)."""
     t = sub.add_parser("train", help="Train a GPT on a plain-text file.", description=TRAIN_DESCRIPTION,
-                       formatter_class=HelpFormatter)
-    t.add_argument("text_file", nargs="?", default=None,
-                   help="Path to a UTF-8 text file, or a folder written by `mygpt prepare`.")
+                       epilog=TRAIN_EPILOG, formatter_class=HelpFormatter)
+    t.add_argument("text_file", nargs="?", default=None, help="Path to a UTF-8 text file.")
     t.add_argument("--output", default="model.ckpt", help="Checkpoint output path.")
     add_below(t, "--steps", type=int, default=None,
               help=_help(TrainConfig, "steps", "2000 (1500 for the built-in corpus)"))

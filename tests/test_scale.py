@@ -169,6 +169,19 @@ def test_two_processes_print_the_losses_of_one_with_the_same_global_batch(tmp_pa
         assert torch.allclose(weights[1][name], value, atol=1e-5, rtol=0), name
 
 
+@pytest.mark.slow
+def test_two_processes_train_with_the_fast_path_bf16_dropout_and_micro_batches(tmp_path):
+    corpus(tmp_path / "c.txt", 5_000)
+    flags = ["--steps", "4", "--print-every", "2", "--batch-size", "8", "--grad-accum", "2", "--fast",
+             "--precision", "bf16", "--dropout", "0.1", "--checkpoint-every", "3", "--val-split", "0.2",
+             "--val-every", "2", *MODEL]
+    done = _torchrun(["train", "c.txt", "--output", "fast.ckpt", *flags], tmp_path, 2)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "batch:        8 = 2 process(es) x 2 micro-batch(es) x 2" in done.stdout
+    assert len(losses(done.stdout)) == 3 and done.stdout.count("val = ") == 2
+    assert (tmp_path / "fast.ckpt").is_file()
+
+
 # Peak resident memory of this process (VmHWM: ru_maxrss would include the memory of the test process
 # that started it) and of its largest child process (prepare's encoders).
 _MEASURE = ("import re, resource, sys\nfrom mygpt.cli import main\ntry:\n    main(sys.argv[1:])\nfinally:\n"

@@ -84,7 +84,11 @@ def text_files(inputs: Iterable[str]) -> list[Path]:
 
 
 def read_chunks(files: Iterable[Path], chunk_chars: int = CHUNK_CHARS) -> Iterator[str]:
-    """The files' text, concatenated, as pieces of about ``chunk_chars`` characters cut where a word starts."""
+    """The files' text, concatenated, as pieces of about ``chunk_chars`` characters cut where a word starts.
+
+    Text without whitespace (some scripts write none) is cut anyway once it reaches 4 chunks, which
+    keeps memory bounded; BPE then sees one word split in two there.
+    """
     carry = ""
     for path in files:
         try:
@@ -93,6 +97,8 @@ def read_chunks(files: Iterable[Path], chunk_chars: int = CHUNK_CHARS) -> Iterat
                     text = carry + block
                     cut = _LAST_WORD_START.match(text)
                     end = cut.end() if cut else 0
+                    if not end and len(text) >= 4 * chunk_chars:
+                        end = len(text)
                     if end:
                         yield text[:end]
                     carry = text[end:]
@@ -105,13 +111,14 @@ def read_chunks(files: Iterable[Path], chunk_chars: int = CHUNK_CHARS) -> Iterat
 def survey(files: list[Path], sample_chars: int | None) -> Survey:
     """One streaming pass: the character set, the character count and the first ``sample_chars``
     characters (``None``: all of them, ``0``: no sample)."""
-    result = Survey()
+    result, sample, sampled = Survey(), [], 0
     for chunk in read_chunks(files):
         result.chars.update(chunk)
         result.n_chars += len(chunk)
-        if sample_chars is None or len(result.sample) < sample_chars:
-            result.sample += chunk
-    result.sample = result.sample[:sample_chars]
+        if sample_chars is None or sampled < sample_chars:
+            sample.append(chunk)
+            sampled += len(chunk)
+    result.sample = "".join(sample)[:sample_chars]
     if not result.n_chars:
         raise CorpusError("the inputs are empty; pass files with training text")
     return result

@@ -222,11 +222,11 @@ def _split_shards(out: Path, sizes: list[int], n_train: int, dtype: np.dtype) ->
 def prepare(inputs: Iterable[str], out: str, tokenizer: str = "char", num_merges: int = 1024,
             bpe_train_bytes: int = DEFAULT_BPE_TRAIN_BYTES, val_split: float = 0.0,
             workers: int | None = None, shard_tokens: int = SHARD_TOKENS,
-            on_chars: Callable[[int], None] | None = None) -> dict:
+            progress: Callable[[int, int], None] | None = None) -> dict:
     """Tokenize ``inputs`` into the new directory ``out``; return the metadata written to ``meta.json``.
 
     Two streaming passes: a survey (characters, size, BPE sample), then encoding on ``workers``
-    processes (default: every core). ``on_chars(n)`` is called as each chunk of ``n`` characters is
+    processes (default: every core). ``progress(done, total)`` is called as each chunk is
     written (a progress bar). Memory holds the BPE sample and a few chunks per worker, never the corpus.
     """
     if not 0.0 <= val_split < 1.0:
@@ -242,12 +242,13 @@ def prepare(inputs: Iterable[str], out: str, tokenizer: str = "char", num_merges
     dtype = token_dtype(tok.vocab_size)
     out_dir.mkdir(parents=True, exist_ok=True)
     tok.save(str(out_dir / TOKENIZER_FILE))
-    writer = _ShardWriter(out_dir, shard_tokens)
+    writer, done = _ShardWriter(out_dir, shard_tokens), 0
     try:
         for n_chars, ids in encode_stream(read_chunks(files), tok, dtype, workers or os.cpu_count() or 1):
             writer.write(ids)
-            if on_chars is not None:
-                on_chars(n_chars)
+            done += n_chars
+            if progress is not None:
+                progress(done, found.n_chars)
     finally:
         writer.close()
     n_tokens = sum(writer.sizes)

@@ -5,6 +5,8 @@ import os
 import sys
 import time
 
+from tqdm import tqdm
+
 from ..data import DEFAULT_BPE_TRAIN_BYTES, TOKENIZERS, prepare
 from ..errors import ConfigError
 from .checks import check_corpus_args
@@ -43,14 +45,16 @@ def _prepare_command(args: argparse.Namespace) -> None:
     if args.workers < 0:
         raise ConfigError(f"--workers must be 0 or more (got {args.workers}); 0 uses every core")
     workers = args.workers or os.cpu_count() or 1
-    total = sum(_size(name) for name in args.inputs)
-    from tqdm import tqdm  # the application's progress bar
-
     start = time.perf_counter()
-    with tqdm(total=total, desc="prepare", unit="char", unit_scale=True, file=sys.stderr,
+    with tqdm(desc="encode", unit="char", unit_scale=True, file=sys.stderr,
               disable=not sys.stderr.isatty()) as bar:
+
+        def show(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
         meta = prepare(args.inputs, args.out, args.tokenizer, args.num_merges, args.bpe_train_bytes,
-                       args.val_split, workers, on_chars=bar.update)
+                       args.val_split, workers, progress=show)
     seconds = time.perf_counter() - start
     val = sum(s["tokens"] for s in meta["val"])
     print(f"inputs:       {len(meta['inputs'])} file(s), {meta['chars']:,} chars")
@@ -60,13 +64,6 @@ def _prepare_command(args: argparse.Namespace) -> None:
     print(f"workers:      {workers}")
     print(f"time:         {seconds:.1f}s ({_total_bytes(meta['inputs']) / 1e6 / max(seconds, 1e-9):.1f} MB/s)")
     print(f"wrote {args.out}; train with: mygpt train {args.out}")
-
-
-def _size(name: str) -> int:
-    """Bytes under an input (a file or a folder), an estimate of its characters for the progress bar."""
-    if os.path.isdir(name):
-        return sum(os.path.getsize(os.path.join(root, f)) for root, _, files in os.walk(name) for f in files)
-    return os.path.getsize(name) if os.path.isfile(name) else 0
 
 
 def _total_bytes(files: list[str]) -> int:

@@ -205,6 +205,7 @@ RSS_GROWTH_BOUND_MB = 16
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads peak memory from Linux's /proc")
 def test_resident_memory_of_prepare_and_of_training_from_shards_does_not_grow_with_the_corpus(tmp_path):
     peaks = {}
     for name, n_words in (("small", 2_000_000), ("big", 12_000_000)):

@@ -45,7 +45,8 @@ def test_help_keeps_every_option_line_of_the_book(args, golden, monkeypatch, cap
     _assert_in_order(expected, actual)
 
 
-@pytest.mark.parametrize("command", ["train", "generate", "demo", "bench", "eval", "info", "plot", "attention"])
+@pytest.mark.parametrize("command", ["train", "generate", "demo", "bench", "prepare", "eval", "info", "plot",
+                                     "attention"])
 def test_every_option_says_what_it_does(command, monkeypatch, capsys):
     text = _help(monkeypatch, capsys, command)
     blocks = re.split(r"\n(?=  -)", text.split("options:\n", 1)[1])

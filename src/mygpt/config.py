@@ -158,10 +158,13 @@ class TrainConfig:
     fast: bool = _doc(False, "Train through the fast path (same function, not bit-identical).")
     compile: bool | None = _doc(None, "Fast path only: compile the transformer block (True/False); None "
                                       "decides per run whether compiling repays itself.")
+    grad_accum: int = _doc(1, "Micro-batches per step: each step's batch is split into K parts whose "
+                              "gradients add up, the same update in 1/K of the activation memory.")
 
     def __post_init__(self):
         values = asdict(self)
-        _at_least_one(values, "steps", "batch_size", "seq_len", "print_every")
+        _at_least_one(values, "steps", "batch_size", "seq_len", "print_every", "grad_accum")
+        self.check_parts(1)
         _zero_or_more(values, "val_every", "checkpoint_every", "warmup")
         _check(isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0,
                lambda n: f"{n('lr')} must be a positive number (got {self.lr}); the default is 1e-3")
@@ -181,6 +184,12 @@ class TrainConfig:
         T, L = self.seq_len, model_config.max_seq_len
         _check(T <= L, lambda n: f"{n('seq_len')} {T} exceeds {n('max_seq_len')} {L}; lower "
                                  f"{n('seq_len')} or raise {n('max_seq_len')}")
+
+    def check_parts(self, processes: int) -> None:
+        """The batch must split evenly into ``grad_accum`` micro-batches on each of ``processes`` processes."""
+        B, K, W = self.batch_size, self.grad_accum, processes
+        _check(B % (K * W) == 0, lambda n: f"{n('batch_size')} {B} does not split into {n('grad_accum')} {K} "
+                                           f"micro-batches on {W} process(es); use a multiple of {K * W}")
 
     def check_data(self, n_train: int, n_val: int | None) -> None:
         """Enough tokens for one training window, and one validation window when validation runs."""

@@ -21,10 +21,13 @@ from .errors import CheckpointError, ConfigError
 FREE_TO_CHANGE = ("steps", "print_every", "checkpoint_every")
 
 
-def fingerprint(data: torch.Tensor | None) -> str | None:
-    """A short digest of a token tensor: resuming on other data would not be a continuation."""
+def fingerprint(data) -> str | None:
+    """A short digest of a token tensor (or prepared shards): resuming on other data would not be a
+    continuation."""
     if data is None:
         return None
+    if not isinstance(data, torch.Tensor):
+        return f"{len(data)}:{data.fingerprint()}"
     digest = hashlib.sha256(data.detach().to("cpu", torch.int64).contiguous().numpy().tobytes())
     return f"{len(data)}:{digest.hexdigest()[:16]}"
 

@@ -20,20 +20,29 @@ _NEVER = 2**62
 
 
 class RunSaver:
-    """Writes this run's checkpoints (each with its resumable training state) and remembers the last one."""
+    """Writes this run's checkpoints (each with its resumable training state) and remembers the last one.
 
-    def __init__(self, model, tokenizer, output: str, optimizer, config: TrainConfig, data_ids: tuple):
+    Only an ``enabled`` saver writes: of several training processes, rank 0 alone saves.
+    """
+
+    def __init__(self, model, tokenizer, output: str, optimizer, config: TrainConfig, data_ids: tuple,
+                 enabled: bool = True):
         self.model, self.tokenizer, self.output = model, tokenizer, output
         self.optimizer, self.config, self.data_ids = optimizer, config, data_ids
+        self.enabled = enabled
         self.last_step: int | None = None
 
     def save(self, step: int) -> None:
+        if not self.enabled:
+            return
         state = training_state(step, self.optimizer, self.config, self.model, self.data_ids)
         save_checkpoint(self.model, self.tokenizer, self.output, state)
         self.last_step = step
 
     def save_periodic(self, step: int) -> bool:
         """A save during the run: a failure is a warning (the previous file is intact), not the end."""
+        if not self.enabled:
+            return False
         try:
             self.save(step)
         except CheckpointError as err:

@@ -64,14 +64,19 @@ def pick_device(arg: str = "auto") -> torch.device:
     return torch.device("cpu")
 
 
-def get_batch(data: torch.Tensor, batch_size: int, seq_len: int) -> tuple[torch.Tensor, torch.Tensor]:
+def get_batch(data: torch.Tensor, batch_size: int, seq_len: int,
+              generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Draw ``batch_size`` random windows of ``seq_len`` tokens and their next-token targets.
 
-    One ``randint`` on the CPU generator per batch; the exclusive bound never draws the last window
-    (the book's rule, kept so that seeded runs draw the book's batches, Ch.14). The windows are read
-    with one gather each for ``x`` and ``y`` (the book stacks ``batch_size`` slices; same tokens).
+    One ``randint`` on the CPU generator (the global one unless ``generator`` is given) per batch; the
+    exclusive bound never draws the last window (the book's rule, kept so that seeded runs draw the
+    book's batches, Ch.14). A tensor's windows are read with one gather each for ``x`` and ``y`` (the
+    book stacks ``batch_size`` slices; same tokens); ``data`` may also be ``data.TokenShards``, which
+    reads its windows from disk. The batch is on ``data.device``.
     """
-    starts = torch.randint(0, len(data) - seq_len - 1, (batch_size,))
+    starts = torch.randint(0, len(data) - seq_len - 1, (batch_size,), generator=generator)
+    if not isinstance(data, torch.Tensor):
+        return data.windows(starts, seq_len)
     index = (starts[:, None] + torch.arange(seq_len)).to(data.device)
     return data[index], data[index + 1]
 

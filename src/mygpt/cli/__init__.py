@@ -11,7 +11,7 @@ import warnings
 from .. import __version__
 from ..errors import ConfigError, MyGPTError, MyGPTWarning
 from ..resources import is_out_of_memory
-from . import attention, evaluate, generate, hf, info, plot, train
+from . import attention, evaluate, generate, hf, info, plot, prepare, train
 from .common import flag
 from .generate import _generate_command
 from .train import BUILTIN_STEPS, _fill_step_defaults, _train_command
@@ -34,6 +34,7 @@ def _build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     train.add_parser(sub)
     generate.add_parser(sub)
+    prepare.add_parser(sub)
     demo.add_parser(sub)
     bench.add_parser(sub)
     hf.add_parser(sub)

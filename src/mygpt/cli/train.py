@@ -1,6 +1,7 @@
 """``mygpt train``: the book's command (Ch.18-28), plus a built-in corpus and a few conveniences."""
 
 import argparse
+import contextlib
 import dataclasses
 import os
 import shlex
@@ -10,14 +11,16 @@ import time
 from ..checkpoint import read_checkpoint
 from ..config import GPTConfig, TrainConfig, field_help
 from ..corpus import load_corpus
-from ..errors import TrainingStopped
+from ..data import is_prepared, load_prepared
+from ..distributed import World, close_world, init_world, main_only_stdout
+from ..errors import ConfigError, TrainingStopped
 from ..model import GPT
 from ..outputs import check_disk_space, check_output, output_lock
 from ..resources import check_training_memory, count_parameters
 from ..resume import check_resume, fingerprint, resumable_state
 from ..tokenizer import CharTokenizer, encode_corpus, train_tokenizer
 from ..train import train
-from ..utils import pick_device, set_seed
+from ..utils import set_seed
 from .checks import check_corpus_args, check_device, check_output_path, check_seed
 from .common import DEVICE_HELP, DEVICES, FAST_HELP, PRECISION_HELP, HelpFormatter, add_below, flag, sample
 from .finetune import init_from
@@ -28,6 +31,10 @@ TRAIN_DESCRIPTION = ("Without text_file, trains on a built-in corpus (Python's d
                      "$MYGPT_CACHE (default ~/.cache/mygpt); an existing file of that name wins. "
                      "--tokenizer bytebpe trains GPT-2's byte-level BPE (--num-merges merges; needs "
                      "mygpt[hf]), which encodes any text.")
+
+TRAIN_EPILOG = ("text_file may also be a folder written by `mygpt prepare` (corpora bigger than memory). "
+                "`torchrun --nproc_per_node N -m mygpt train ...` trains on N processes (GPUs), "
+                "--batch-size being the batch of all of them together.")
 
 # The book's defaults for --steps/--print-every apply whenever a text file is given; the built-in
 # job is shorter so that the first run finishes in about a minute on a laptop CPU.
@@ -53,7 +60,7 @@ def _help(config_class, name: str, default=None) -> str:
 def add_parser(sub) -> None:
     """Register ``mygpt train`` (options in the book's order, then the ones mygpt adds)."""
     t = sub.add_parser("train", help="Train a GPT on a plain-text file.", description=TRAIN_DESCRIPTION,
-                       formatter_class=HelpFormatter)
+                       epilog=TRAIN_EPILOG, formatter_class=HelpFormatter)
     t.add_argument("text_file", nargs="?", default=None, help="Path to a UTF-8 text file.")
     t.add_argument("--output", default="model.ckpt", help="Checkpoint output path.")
     add_below(t, "--steps", type=int, default=None,
@@ -108,6 +115,7 @@ def add_parser(sub) -> None:
     t.add_argument("--init", metavar="CHECKPOINT", default=None,
                    help="Fine-tune: start from this checkpoint's weights, keeping its architecture and "
                         "tokenizer (e.g. one made by `mygpt import-hf`). --dropout still applies.")
+    t.add_argument("--grad-accum", type=int, default=1, help=_help(TrainConfig, "grad_accum"))
     t.set_defaults(func=_train_command)
 
 
@@ -127,7 +135,7 @@ def _configs(args: argparse.Namespace) -> tuple[GPTConfig, TrainConfig]:
                            precision=args.precision, schedule=args.schedule, warmup=args.warmup,
                            max_grad_norm=args.max_grad_norm, val_every=args.val_every,
                            print_every=args.print_every, checkpoint_every=args.checkpoint_every,
-                           seed=args.seed + 42, fast=args.fast)
+                           seed=args.seed + 42, fast=args.fast, grad_accum=args.grad_accum)
     if args.init is None:  # with --init the checkpoint's context window counts (checked once it is read)
         training.check_model(model)
     return model, training
@@ -157,7 +165,8 @@ def build_tokenizer(args: argparse.Namespace, text: str):
 
 
 def _train_command(args: argparse.Namespace) -> None:
-    """Check the options, then train while holding the output's lock (one run per output at a time)."""
+    """Check the options, then train while holding the output's lock (one run per output at a time),
+    in this process or as one of the processes ``torchrun`` started (see ``distributed``)."""
     _fill_step_defaults(args)
     model_config, train_config = _configs(args)
     check_corpus_args(args)
@@ -165,18 +174,22 @@ def _train_command(args: argparse.Namespace) -> None:
     check_device(args.device)
     check_output_path(args.output)
     resume = _read_resume(args.resume)
-    with output_lock(args.output):
-        _train_locked(args, model_config, train_config, resume)
+    world, device = init_world(args.device)
+    finished = False
+    try:
+        with main_only_stdout(world), output_lock(args.output) if world.is_main else contextlib.nullcontext():
+            _train_locked(args, model_config, train_config, resume, world, device)
+        finished = True
+    finally:
+        close_world(world, finished)
 
 
-def _train_locked(args: argparse.Namespace, model_config: GPTConfig, train_config: TrainConfig,
-                  resume: dict | None) -> None:
-    builtin = args.text_file is None
-    device = pick_device(args.device)
+def _text_data(args: argparse.Namespace, model_config: GPTConfig, train_config: TrainConfig) -> tuple:
+    """``(tokenizer, train, val, corpus chars, model config, --init weights)`` from a text file (the book's way)."""
     text, source = load_corpus(args.text_file)
     check_output(args.output, text_path=args.text_file if args.text_file and os.path.isfile(args.text_file)
                  else None)
-    if builtin:
+    if args.text_file is None:
         print(f"corpus:       {source}")
     weights = None
     if args.init is None:
@@ -185,11 +198,32 @@ def _train_locked(args: argparse.Namespace, model_config: GPTConfig, train_confi
         model_config, tokenizer, data, weights = init_from(args, text)
         train_config.check_model(model_config)
         print(f"init:         {args.init}")
-    data = data.to(device)
     val_data = None
     if args.val_split > 0:
         n_train = int((1.0 - args.val_split) * len(data))
         data, val_data = data[:n_train], data[n_train:]
+    return tokenizer, data, val_data, len(text), model_config, weights
+
+
+def _prepared_data(args: argparse.Namespace, model_config: GPTConfig, train_config: TrainConfig) -> tuple:
+    """The same, read window by window from a folder written by ``mygpt prepare``."""
+    if args.tokenizer != "char" or args.val_split > 0 or args.init is not None:
+        raise ConfigError(f"{args.text_file} was prepared with its tokenizer and validation split; drop "
+                          "--tokenizer, --val-split and --init (set the first two in mygpt prepare)")
+    check_output(args.output)
+    tokenizer, meta, data, val_data = load_prepared(args.text_file)
+    print(f"corpus:       {args.text_file} (prepared, {meta['tokens']:,} tokens)")
+    args.tokenizer = meta["tokenizer"]
+    return tokenizer, data, val_data, meta["chars"], model_config, None
+
+
+def _train_locked(args: argparse.Namespace, model_config: GPTConfig, train_config: TrainConfig,
+                  resume: dict | None, world: World, device) -> None:
+    builtin = args.text_file is None
+    train_config.check_parts(world.size)
+    load = _prepared_data if is_prepared(args.text_file) else _text_data
+    tokenizer, data, val_data, n_chars, model_config, weights = load(args, model_config, train_config)
+    data, val_data = data.to(device), None if val_data is None else val_data.to(device)
     train_config.check_data(len(data), None if val_data is None else len(val_data))
 
     if weights is None:
@@ -213,7 +247,7 @@ def _train_locked(args: argparse.Namespace, model_config: GPTConfig, train_confi
     print(f"position:     {args.position}")
     print(f"num_heads:    {args.num_heads}")
     print(f"num_kv_heads: {model_config.num_kv_heads}")
-    print(f"corpus chars: {len(text):,}")
+    print(f"corpus chars: {n_chars:,}")
     print(f"train chars:  {len(data):,}")
     if val_data is not None:
         print(f"val chars:    {len(val_data):,}")
@@ -227,14 +261,17 @@ def _train_locked(args: argparse.Namespace, model_config: GPTConfig, train_confi
     if resume is not None:
         print(f"resuming:     {args.resume} after step {resume['training_state']['step']}")
 
+    if args.grad_accum > 1 or world.size > 1:
+        print(f"batch:        {args.batch_size} = {world.size} process(es) x {args.grad_accum} micro-batch(es) "
+              f"x {args.batch_size // (world.size * args.grad_accum)}")
     try:
         train(model, tokenizer, data, val_data, train_config, args.output, progress=sys.stderr.isatty(),
-              resume=resume)
+              resume=resume, world=world)
     except TrainingStopped as stop:
         _report_stop(stop, args)
     print()
     print(f"saved checkpoint to {args.output}")
-    if builtin:
+    if builtin and world.is_main:
         print(f"\nsample (prompt {BUILTIN_PROMPT!r}, seed 0, top-k 10):\n")
         print(sample(model, tokenizer, BUILTIN_PROMPT, device, max_new_tokens=200, temperature=1.0,
                      top_k=10, seed=0, precision=args.precision, fast=args.fast))

@@ -1,0 +1,70 @@
+"""``mygpt prepare``: tokenize text files or folders once into token shards that ``mygpt train DIR`` reads."""
+
+import argparse
+import os
+import sys
+import time
+
+from tqdm import tqdm
+
+from ..data import DEFAULT_BPE_TRAIN_BYTES, TOKENIZERS, prepare
+from ..errors import ConfigError
+from .checks import check_corpus_args
+from .common import HelpFormatter
+
+DESCRIPTION = ("Reads the inputs as one stream (files in the order given, folders' files in sorted "
+               "order), builds the tokenizer, encodes on all cores and writes tokenizer.json, "
+               "train-*.bin and val-*.bin token shards and meta.json into --out. Memory stays flat "
+               "however big the corpus is. Then: mygpt train DIR.")
+
+
+def add_parser(sub) -> None:
+    """Register ``mygpt prepare``."""
+    p = sub.add_parser("prepare", help="Tokenize a corpus bigger than memory into shards for training.",
+                       description=DESCRIPTION, formatter_class=HelpFormatter)
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="UTF-8 text files or folders of them.")
+    p.add_argument("--out", required=True, help="New (or empty) folder to write the prepared data into.")
+    p.add_argument("--tokenizer", default="char", choices=list(TOKENIZERS),
+                   help="Tokenizer: 'char' (every character of the corpus, Ch.16) or 'bpe' (Ch.23). "
+                        "Default: char.")
+    p.add_argument("--num-merges", type=int, default=1024,
+                   help="Number of BPE merges (tokenizers other than char). Default: 1024.")
+    p.add_argument("--bpe-train-bytes", type=int, default=DEFAULT_BPE_TRAIN_BYTES,
+                   help="Train BPE on the first N characters of the corpus (0 = the whole corpus, held in "
+                        f"memory while training). Default: {DEFAULT_BPE_TRAIN_BYTES:,}.")
+    p.add_argument("--val-split", type=float, default=0.0,
+                   help="Fraction of the tokens (the last ones) held out for validation, as in mygpt "
+                        "train. Default: 0.0.")
+    p.add_argument("--workers", type=int, default=0,
+                   help="Processes that encode (0 = one per CPU core, default).")
+    p.set_defaults(func=_prepare_command)
+
+
+def _prepare_command(args: argparse.Namespace) -> None:
+    check_corpus_args(args)
+    if args.workers < 0:
+        raise ConfigError(f"--workers must be 0 or more (got {args.workers}); 0 uses every core")
+    workers = args.workers or os.cpu_count() or 1
+    start = time.perf_counter()
+    with tqdm(desc="encode", unit="char", unit_scale=True, file=sys.stderr,
+              disable=not sys.stderr.isatty()) as bar:
+
+        def show(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        meta = prepare(args.inputs, args.out, args.tokenizer, args.num_merges, args.bpe_train_bytes,
+                       args.val_split, workers, progress=show)
+    seconds = time.perf_counter() - start
+    val = sum(s["tokens"] for s in meta["val"])
+    print(f"inputs:       {len(meta['inputs'])} file(s), {meta['chars']:,} chars")
+    print(f"tokenizer:    {meta['tokenizer']} (vocab_size {meta['vocab_size']}, {meta['dtype']} shards)")
+    print(f"train tokens: {meta['tokens'] - val:,} in {len(meta['train'])} shard(s)")
+    print(f"val tokens:   {val:,} in {len(meta['val'])} shard(s)")
+    print(f"workers:      {workers}")
+    print(f"time:         {seconds:.1f}s ({_total_bytes(meta['inputs']) / 1e6 / max(seconds, 1e-9):.1f} MB/s)")
+    print(f"wrote {args.out}; train with: mygpt train {args.out}")
+
+
+def _total_bytes(files: list[str]) -> int:
+    return sum(os.path.getsize(f) for f in files)

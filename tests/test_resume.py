@@ -127,7 +127,7 @@ def test_a_second_ctrl_c_stops_at_once(tmp_path):
         "from mygpt.cli import main\n"
         "import mygpt.train as t\n"
         "orig = t.get_batch\n"
-        "t.get_batch = lambda *a: (first(), orig(*a))[1]\n"
+        "t.get_batch = lambda *a, **k: (first(), orig(*a, **k))[1]\n"
         f"main(['train', 'text.txt', *{TINY!r}, '--output', 'm.ckpt'])\n"
     )
     tok = CharTokenizer.from_text(TEXT)
@@ -181,11 +181,11 @@ def _stop_after(step: int, run) -> None:
 
     original, calls = loop.get_batch, []
 
-    def batch(*args):
+    def batch(*args, **kwargs):
         calls.append(1)
         if len(calls) == step:
             os.kill(os.getpid(), signal.SIGINT)
-        return original(*args)
+        return original(*args, **kwargs)
 
     loop.get_batch = batch
     try:

@@ -164,7 +164,7 @@ def test_shapes_that_cannot_fit_are_refused_before_allocating(workdir, capsys, o
                                    RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried"),
                                    MemoryError()])
 def test_out_of_memory_during_training_is_one_line(workdir, capsys, monkeypatch, error):
-    def no_memory(*args):
+    def no_memory(*args, **kwargs):
         raise error
 
     monkeypatch.setattr(mygpt.train, "get_batch", no_memory)

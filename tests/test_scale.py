@@ -103,7 +103,7 @@ def test_prepare_and_train_dir_reject_mistakes_in_one_line(tmp_path, capsys, mon
     fails_cleanly(["prepare", "c.txt", "--out", "p", "--val-split", "1.5"], capsys, "--val-split")
     fails_cleanly(["prepare", "c.txt", "--out", "p", "--workers", "-1"], capsys, "--workers")
     prepare(["c.txt"], "p")
-    fails_cleanly(["train", "p", "--val-split", "0.1", *MODEL], capsys, "drop --tokenizer and --val-split")
+    fails_cleanly(["train", "p", "--val-split", "0.1", *MODEL], capsys, "drop --tokenizer, --val-split and --init")
     fails_cleanly(["train", "p", "--batch-size", "6", "--grad-accum", "4", *MODEL], capsys,
                   "--batch-size 6 does not split into --grad-accum 4")
     (tmp_path / "half").mkdir()  # no meta.json: an interrupted prepare is not taken for a prepared folder

@@ -313,7 +313,7 @@ class TokenShards:
     def windows(self, starts: torch.Tensor, seq_len: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Inputs and next-token targets of the windows at ``starts`` on ``device``: one read per window."""
         rows = torch.stack([self[i : i + seq_len + 1] for i in starts.tolist()]).to(self.device)
-        return rows[:, :-1], rows[:, 1:]
+        return rows[:, :-1].contiguous(), rows[:, 1:].contiguous()
 
 
 def is_prepared(path: str | None) -> bool:

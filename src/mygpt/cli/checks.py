@@ -29,13 +29,17 @@ def check_device(name: str) -> None:
                                     "available; use --device auto or --device cpu")
 
 
+def check_val_every(args: argparse.Namespace) -> None:
+    """``mygpt train --val-every`` needs held-out text: a ``--val-split`` (a prepared folder has its own)."""
+    _require(args.val_every == 0 or args.val_split > 0,
+             f"--val-every {args.val_every} needs a validation split; add --val-split (e.g. 0.1) or drop "
+             "--val-every")
+
+
 def check_corpus_args(args: argparse.Namespace) -> None:
     """The validation split and the BPE options of ``mygpt train`` (and ``tokenizers`` for bytebpe)."""
     _require(0.0 <= args.val_split < 1.0,
              f"--val-split must be in [0, 1) (got {args.val_split}), e.g. 0.1 holds out 10% for validation")
-    _require(args.val_every == 0 or args.val_split > 0,
-             f"--val-every {args.val_every} needs a validation split; add --val-split (e.g. 0.1) or drop "
-             "--val-every")
     for name in ("num_merges", "bpe_train_bytes"):
         value = getattr(args, name)
         _require(value >= 0, f"--{name.replace('_', '-')} must be 0 or more (got {value})")

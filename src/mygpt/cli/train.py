@@ -21,7 +21,7 @@ from ..resume import check_resume, fingerprint, resumable_state
 from ..tokenizer import CharTokenizer, encode_corpus, train_tokenizer
 from ..train import train
 from ..utils import set_seed
-from .checks import check_corpus_args, check_device, check_output_path, check_seed
+from .checks import check_corpus_args, check_device, check_output_path, check_seed, check_val_every
 from .common import DEVICE_HELP, DEVICES, FAST_HELP, PRECISION_HELP, HelpFormatter, add_below, flag, sample
 from .finetune import init_from
 
@@ -170,6 +170,8 @@ def _train_command(args: argparse.Namespace) -> None:
     _fill_step_defaults(args)
     model_config, train_config = _configs(args)
     check_corpus_args(args)
+    if not is_prepared(args.text_file):
+        check_val_every(args)
     check_seed(args.seed, offset=42)
     check_device(args.device)
     check_output_path(args.output)

@@ -68,3 +68,23 @@ def test_missing_tokenizers_package_is_one_line(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "tokenizers", None)  # as if mygpt[hf] were not installed
     fails_cleanly(["generate", "--checkpoint", out, "--prompt", "To"], capsys, "pip install 'mygpt[hf]'")
     fails_cleanly(["train", str(tmp_path / "t.txt"), *TINY, "--tokenizer", "bytebpe"], capsys, "tokenizers")
+
+
+def test_a_bytebpe_run_resumes_exactly(tmp_path, monkeypatch, capsys):
+    """--resume compares a byte-level tokenizer by its saved form; the resumed run ends where a straight one does."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "text.txt").write_text(CORPUS, encoding="utf-8")
+    flags = [*TINY[2:], "--tokenizer", "bytebpe", "--num-merges", "40"]  # TINY without its --steps
+    main(["train", "text.txt", "--steps", "4", *flags, "--output", "straight.ckpt"])
+    main(["train", "text.txt", "--steps", "2", *flags, "--output", "part.ckpt"])
+    capsys.readouterr()
+    main(["train", "text.txt", "--steps", "4", *flags, "--output", "part.ckpt", "--resume", "part.ckpt"])
+    assert "step     4:" in capsys.readouterr().out
+    straight, part = (torch.load(tmp_path / f"{n}.ckpt", weights_only=True)["model_state_dict"]
+                      for n in ("straight", "part"))
+    assert all(torch.equal(straight[k], part[k]) for k in straight)
+    with pytest.raises(SystemExit):  # more merges: another tokenizer, refused in one line
+        main(["train", "text.txt", "--steps", "6", *flags[:-1], "50", "--output", "part.ckpt",
+              "--resume", "part.ckpt"])
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "tokenizer's vocabulary or merges differs" in err, err

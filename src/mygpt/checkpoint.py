@@ -62,7 +62,7 @@ def model_config(ckpt: dict) -> GPTConfig:
                      store_masks=config.get("store_masks", True))
 
 
-def _tokenizer_state(tokenizer) -> tuple[str, dict]:
+def tokenizer_state(tokenizer) -> tuple[str, dict]:
     """The tokenizer's kind and what rebuilds it; a byte-level BPE is kept as its ``tokenizer.json`` text."""
     if isinstance(tokenizer, ByteBPETokenizer):
         return "bytebpe", {"json": tokenizer.to_json()}
@@ -86,7 +86,7 @@ def save_checkpoint(model, tokenizer, path: str, training_state: dict | None = N
     A previous file at ``path`` survives an interrupted or failed save and no temporary file is left;
     a failed write (disk full, I/O error) raises ``CheckpointError``.
     """
-    kind, state = _tokenizer_state(tokenizer)
+    kind, state = tokenizer_state(tokenizer)
     payload = {
         "model_state_dict": model.state_dict(),
         "tokenizer_chars": tokenizer.chars,

@@ -13,7 +13,7 @@ import warnings
 
 import torch
 
-from .checkpoint import model_config
+from .checkpoint import model_config, tokenizer_state
 from .config import GPTConfig, TrainConfig
 from .errors import CheckpointError, ConfigError
 
@@ -123,13 +123,22 @@ def _same_settings(saved: GPTConfig | TrainConfig, current: GPTConfig | TrainCon
 
 
 def _same_tokenizer(ckpt: dict, tokenizer, path: str) -> None:
-    state = ckpt.get("tokenizer_state", {"chars": ckpt.get("tokenizer_chars")})
-    saved = (ckpt["config"].get("tokenizer_kind", "char"), list(state["chars"]),
-             [tuple(m) for m in state.get("merges", [])])
-    current = ("bpe" if hasattr(tokenizer, "merges") else "char", list(tokenizer.chars),
-               list(getattr(tokenizer, "merges", [])))
-    if saved != current:
-        what = "kind" if saved[0] != current[0] else "alphabet" if saved[1] != current[1] else "merges"
+    saved_kind = ckpt["config"].get("tokenizer_kind", "char")
+    saved = _comparable(ckpt.get("tokenizer_state", {"chars": ckpt.get("tokenizer_chars")}))
+    kind, current = tokenizer_state(tokenizer)
+    current = _comparable(current)
+    if (saved_kind, saved) != (kind, current):
+        what = "kind" if saved_kind != kind else next(
+            _PARTS.get(key, key) for key in current if saved.get(key) != current[key])
         raise ConfigError(lambda n: f"--resume {path}: the tokenizer's {what} differs from the checkpoint's "
-                                    f"({saved[0]} there, {current[0]} here); resume with the same text and "
+                                    f"({saved_kind} there, {kind} here); resume with the same text and "
                                     f"{n('tokenizer')} options")
+
+
+_PARTS = {"chars": "alphabet", "merges": "merges", "json": "vocabulary or merges"}
+
+
+def _comparable(state: dict) -> dict:
+    """A tokenizer state with its merges as lists, however they were stored."""
+    return {key: [list(m) if isinstance(m, tuple | list) else m for m in value] if isinstance(value, list)
+            else value for key, value in state.items()}

@@ -221,3 +221,19 @@ def test_resident_memory_of_prepare_and_of_training_from_shards_does_not_grow_wi
     for job in ("prepare", "train"):
         growth = peaks[(job, "big")] - peaks[(job, "small")]
         assert growth < RSS_GROWTH_BOUND_MB, f"{job}: peak RSS grew {growth:.1f} MB ({peaks})"
+
+
+@pytest.mark.slow
+def test_two_processes_resume_where_they_stopped(tmp_path):
+    """A two-process run resumed from its step-3 checkpoint ends with the weights of the run that went on."""
+    corpus(tmp_path / "c.txt", 5_000)
+    flags = ["--print-every", "1", "--batch-size", "8", "--lr", "3e-3", *MODEL]
+    straight = _torchrun(["train", "c.txt", "--steps", "6", "--output", "straight.ckpt", *flags], tmp_path, 2)
+    part = _torchrun(["train", "c.txt", "--steps", "3", "--output", "part.ckpt", *flags], tmp_path, 2)
+    rest = _torchrun(["train", "c.txt", "--steps", "6", "--output", "part.ckpt", "--resume", "part.ckpt",
+                      *flags], tmp_path, 2)
+    for run in (straight, part, rest):
+        assert run.returncode == 0, run.stderr[-2000:]
+    assert losses(rest.stdout) == losses(straight.stdout)[3:]
+    a, b = (torch.load(tmp_path / f"{n}.ckpt", weights_only=True)["model_state_dict"] for n in ("straight", "part"))
+    assert all(torch.allclose(a[k], b[k], atol=1e-6, rtol=0) for k in a)

@@ -52,13 +52,17 @@ def set_rng_states(states: dict) -> None:
 
 
 def training_state(step: int, optimizer, config: TrainConfig | None = None, model=None,
-                   data: tuple[str | None, str | None] | None = None) -> dict:
+                   data: tuple[str | None, str | None] | None = None,
+                   batches: torch.Generator | None = None) -> dict:
     """What a checkpoint needs beyond the weights to continue training exactly after ``step``.
 
-    The batch position is not stored separately: batches are drawn from the RNG, so its state is it.
+    The batch position is not stored separately: batches are drawn from the RNG, so its state is it
+    (the global CPU generator in one process; ``batches``, the shared batch stream, with several).
     ``data`` holds the fingerprints of the training and validation tokens.
     """
     state = {"step": step, "optimizer_state_dict": optimizer.state_dict(), "rng_state": rng_states()}
+    if batches is not None:
+        state["batch_rng"] = batches.get_state()
     if config is not None:
         state["train_config"] = dataclasses.asdict(config)
         state["dropout"] = model.config.dropout
@@ -103,12 +107,22 @@ def check_resume(ckpt: dict, model, tokenizer, config: TrainConfig,
                                     f"resume with the same text, {n('val_split')} and tokenizer options")
 
 
-def restore(ckpt: dict, model, optimizer) -> int:
-    """Load weights, optimizer state and generator states from ``ckpt``; return its step."""
+def restore(ckpt: dict, model, optimizer, batches: torch.Generator | None = None, main: bool = True) -> int:
+    """Load weights, optimizer state and generator states from ``ckpt``; return its step.
+
+    With several processes (``batches`` given) every process restores the batch stream, which a
+    one-process run kept in the global CPU generator; rank 0 (``main``) also restores its own generators (its
+    validation draws), the other ranks keep their fresh dropout seeds.
+    """
     state = ckpt["training_state"]
     model.load_state_dict(ckpt["model_state_dict"])
     optimizer.load_state_dict(state["optimizer_state_dict"])
-    set_rng_states(state["rng_state"])
+    if batches is None:
+        set_rng_states(state["rng_state"])
+        return state["step"]
+    batches.set_state(state.get("batch_rng", state["rng_state"]["cpu"]))
+    if main:
+        set_rng_states(state["rng_state"])
     return state["step"]
 
 

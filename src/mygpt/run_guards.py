@@ -22,20 +22,21 @@ _NEVER = 2**62
 class RunSaver:
     """Writes this run's checkpoints (each with its resumable training state) and remembers the last one.
 
-    Only an ``enabled`` saver writes: of several training processes, rank 0 alone saves.
+    Only an ``enabled`` saver writes: of several training processes, rank 0 alone saves. ``batches``
+    is the batch stream's own generator when there is one (several processes).
     """
 
     def __init__(self, model, tokenizer, output: str, optimizer, config: TrainConfig, data_ids: tuple,
-                 enabled: bool = True):
+                 batches: torch.Generator | None = None, enabled: bool = True):
         self.model, self.tokenizer, self.output = model, tokenizer, output
-        self.optimizer, self.config, self.data_ids = optimizer, config, data_ids
+        self.optimizer, self.config, self.data_ids, self.batches = optimizer, config, data_ids, batches
         self.enabled = enabled
         self.last_step: int | None = None
 
     def save(self, step: int) -> None:
         if not self.enabled:
             return
-        state = training_state(step, self.optimizer, self.config, self.model, self.data_ids)
+        state = training_state(step, self.optimizer, self.config, self.model, self.data_ids, self.batches)
         save_checkpoint(self.model, self.tokenizer, self.output, state)
         self.last_step = step
 

@@ -14,7 +14,7 @@ from torch import nn
 
 from .config import TrainConfig
 from .distributed import SINGLE, World, no_sync_unless
-from .errors import ConfigError, MyGPTWarning, TrainingStopped
+from .errors import MyGPTWarning, TrainingStopped
 from .fast import CompilePlan, fast_precision, make_optimizer, measure_compile, plan_compile, prepare_fast
 from .metrics import MetricsWriter, metrics_path
 from .progress import Progress
@@ -135,10 +135,9 @@ def train(model, tokenizer, train_data: torch.Tensor, val_data: torch.Tensor | N
 
     The data may be tensors or ``data.TokenShards``. With several processes (``world``, see
     ``distributed``) every rank runs this with the same arguments; rank 0 alone prints, validates and
-    saves. Resume and signal handling are for one process (torchrun stops every rank at once).
+    saves. Signal handling is for one process (torchrun stops every rank at once). A resume on several
+    processes restores the batch stream exactly; ranks other than 0 reseed their dropout.
     """
-    if world.size > 1 and resume is not None:
-        raise ConfigError("resuming a run on several processes is not supported yet; resume it in one process")
     config.check_model(model.config)
     config.check_data(len(train_data), None if val_data is None else len(val_data))
     _warn_pointless(tokenizer)
@@ -146,14 +145,13 @@ def train(model, tokenizer, train_data: torch.Tensor, val_data: torch.Tensor | N
     check_training_memory(model.config, config, device, model.num_params())
     data_ids = (fingerprint(train_data), fingerprint(val_data))
     setup = setup_training(model, config, world)
-    saver = RunSaver(model, tokenizer, output, setup.optimizer, config, data_ids, enabled=world.is_main)
+    batches = world.batch_stream(config.seed)
+    saver = RunSaver(model, tokenizer, output, setup.optimizer, config, data_ids, batches, enabled=world.is_main)
     watch = LossWatch(device, config, saver)
-    start, batches = 0, None
-    if resume is None:
-        batches = world.batch_stream(config.seed)
-    else:
+    start = 0
+    if resume is not None:
         check_resume(resume, model, tokenizer, config, data_ids)
-        start = restore(resume, model, setup.optimizer)
+        start = restore(resume, model, setup.optimizer, batches, world.is_main)
     steps, batch_size, seq_len = config.steps, config.batch_size, config.seq_len
     bar = Progress(steps - start, batch_size * seq_len, enabled=progress and world.is_main)
     metrics = MetricsWriter(metrics_path(output), batch_size * seq_len, resume_step=start) if world.is_main \

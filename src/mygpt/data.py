@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from .errors import CorpusError
-from .tokenizer import BPETokenizer, CharTokenizer
+from .tokenizer import BPETokenizer, ByteBPETokenizer, CharTokenizer
 
 META = "meta.json"
 TOKENIZER_FILE = "tokenizer.json"
@@ -58,6 +58,8 @@ TOKENIZERS = {
     "char": TokenizerKind(lambda survey, merges: CharTokenizer(sorted(survey.chars)), CharTokenizer, False),
     "bpe": TokenizerKind(lambda survey, merges: BPETokenizer.from_corpus(survey.sample, merges),
                          BPETokenizer, True),
+    "bytebpe": TokenizerKind(lambda survey, merges: ByteBPETokenizer.from_text(survey.sample, merges),
+                             ByteBPETokenizer, True),
 }
 
 

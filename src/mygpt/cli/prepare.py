@@ -25,8 +25,8 @@ def add_parser(sub) -> None:
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="UTF-8 text files or folders of them.")
     p.add_argument("--out", required=True, help="New (or empty) folder to write the prepared data into.")
     p.add_argument("--tokenizer", default="char", choices=list(TOKENIZERS),
-                   help="Tokenizer: 'char' (every character of the corpus, Ch.16) or 'bpe' (Ch.23). "
-                        "Default: char.")
+                   help="Tokenizer: 'char' (every character of the corpus, Ch.16), 'bpe' (Ch.23) or "
+                        "'bytebpe' (GPT-2's byte-level BPE, needs mygpt[hf]). Default: char.")
     p.add_argument("--num-merges", type=int, default=1024,
                    help="Number of BPE merges (tokenizers other than char). Default: 1024.")
     p.add_argument("--bpe-train-bytes", type=int, default=DEFAULT_BPE_TRAIN_BYTES,

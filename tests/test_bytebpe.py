@@ -1,6 +1,7 @@
 """Byte-level BPE (GPT-2's tokenizer through the ``tokenizers`` library): any text round-trips, it is
 trained by ``mygpt train --tokenizer bytebpe``, stored in checkpoints and used by generation."""
 
+import json
 import sys
 
 import pytest
@@ -58,6 +59,10 @@ def test_train_and_generate_with_bytebpe(tmp_path, capsys):
     assert tokenizer.encode(TEXT).tolist() == ByteBPETokenizer.from_text(CORPUS, 30).encode(TEXT).tolist()
     main(["generate", "--checkpoint", out, "--prompt", "Никогда ☃", "--max-new-tokens", "4"])
     assert "Никогда ☃" in capsys.readouterr().out  # characters never seen in training are fine
+    (tmp_path / "held_out.txt").write_text("Никогда ☃ " + TEXT)
+    main(["eval", "--checkpoint", out, str(tmp_path / "held_out.txt"), "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert result["bits_per_byte"] > 0 and "bits_per_char" not in result  # any text evaluates, per byte
 
 
 def test_missing_tokenizers_package_is_one_line(tmp_path, capsys, monkeypatch):

@@ -310,9 +310,11 @@ class ByteBPETokenizer:
     Text is turned into UTF-8 bytes, each byte into one of 256 base symbols, and merges combine them,
     so every text encodes: there are no unknown characters. ``chars`` is None for that reason (there
     is no alphabet to check a prompt against). Decoding ids that split a character yields U+FFFD.
+    ``byte_level`` tells ``mygpt eval`` to count bits per byte rather than per character.
     """
 
     chars = None
+    byte_level = True
 
     def __init__(self, tokenizer):
         self.tokenizer = tokenizer

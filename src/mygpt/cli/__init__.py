@@ -5,6 +5,7 @@ turns the problems a user can fix into one line on stderr and exit status 2.
 """
 
 import argparse
+import os
 import sys
 import warnings
 
@@ -77,3 +78,6 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         print("mygpt: interrupted; the last saved checkpoint (if any) is intact", file=sys.stderr)
         sys.exit(130)
+    except BrokenPipeError:  # the reader of stdout went away (e.g. `mygpt info C | head`): nothing to add
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)

@@ -2,7 +2,6 @@
 
 import argparse
 import json
-import os
 import re
 import sys
 
@@ -103,9 +102,6 @@ def _generate_command(args: argparse.Namespace) -> None:
         sys.stdout.flush()
         print("mygpt: interrupted; the text printed so far is kept", file=sys.stderr)
         sys.exit(130)
-    except BrokenPipeError:  # the reader went away (e.g. `| head`): nothing more to print
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(1)
 
 
 def _sample(model, tokenizer, args: argparse.Namespace, device: torch.device, index: int) -> None:

@@ -177,11 +177,18 @@ def load_checkpoint(path: str) -> tuple[GPT, CharTokenizer | BPETokenizer | Byte
 
     Files from every chapter's format load: missing Part II keys fall back to the book's defaults.
     """
-    ckpt = read_checkpoint(path)
+    return rebuild(read_checkpoint(path), path)
+
+
+def saved_tokenizer_kind(ckpt: dict) -> str:
+    """The tokenizer kind a checkpoint payload names ("char", the book's first format, when none)."""
+    return ckpt["config"].get("tokenizer_kind", ckpt.get("tokenizer_kind", "char"))
+
+
+def rebuild(ckpt: dict, path: str) -> tuple[GPT, CharTokenizer | BPETokenizer | ByteBPETokenizer]:
+    """The model (on CPU, training mode) and tokenizer of a payload ``read_checkpoint`` returned."""
     try:
-        config = ckpt["config"]
-        kind = config.get("tokenizer_kind", ckpt.get("tokenizer_kind", "char"))
-        tokenizer = _load_tokenizer(ckpt, kind)
+        tokenizer = _load_tokenizer(ckpt, saved_tokenizer_kind(ckpt))
         model = GPT.from_config(model_config(ckpt))
         model.load_state_dict(ckpt["model_state_dict"])
     except (KeyError, TypeError, ValueError, RuntimeError) as err:

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from .errors import CorpusError
-from .tokenizer import BPETokenizer, ByteBPETokenizer, CharTokenizer
+from .tokenizer import BPETokenizer, ByteBPETokenizer, CharTokenizer, encode_corpus
 
 META = "meta.json"
 TOKENIZER_FILE = "tokenizer.json"
@@ -147,9 +147,7 @@ def _encode(text: str) -> tuple[int, np.ndarray]:
     """One chunk's length and its ids in the shard dtype (in a worker process)."""
     if "table" in _worker:
         return len(text), _worker["table"][np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)]
-    tokenizer = _worker["tokenizer"]
-    encode = getattr(tokenizer, "encode_corpus", tokenizer.encode)  # the fast word-level encoder if any
-    return len(text), encode(text).numpy().astype(_worker["dtype"])
+    return len(text), encode_corpus(_worker["tokenizer"], text).numpy().astype(_worker["dtype"])
 
 
 def encode_stream(chunks: Iterable[str], tokenizer, dtype: np.dtype,

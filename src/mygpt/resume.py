@@ -13,7 +13,7 @@ import warnings
 
 import torch
 
-from .checkpoint import model_config, tokenizer_state
+from .checkpoint import model_config, saved_tokenizer_kind, tokenizer_state
 from .config import GPTConfig, TrainConfig
 from .errors import CheckpointError, ConfigError
 
@@ -137,7 +137,7 @@ def _same_settings(saved: GPTConfig | TrainConfig, current: GPTConfig | TrainCon
 
 
 def _same_tokenizer(ckpt: dict, tokenizer, path: str) -> None:
-    saved_kind = ckpt["config"].get("tokenizer_kind", "char")
+    saved_kind = saved_tokenizer_kind(ckpt)
     saved = _comparable(ckpt.get("tokenizer_state", {"chars": ckpt.get("tokenizer_chars")}))
     kind, current = tokenizer_state(tokenizer)
     current = _comparable(current)

@@ -6,9 +6,8 @@ import torch
 
 from ..attention_weights import attention_weights
 from ..checkpoint import load_checkpoint
-from ..errors import ConfigError
 from ..plots import plot_attention
-from .checks import check_figure_path, check_prompt
+from .checks import check_figure_path, check_prompt, require
 
 DESCRIPTION = ("Draw the causal attention weights a trained model gives the tokens of a prompt: one "
                "heatmap per head of a layer (or one chosen head), the prompt's tokens on both axes, "
@@ -34,24 +33,20 @@ def add_parser(sub) -> None:
     a.set_defaults(func=_attention_command)
 
 
-def _require(ok: bool, message: str) -> None:
-    if not ok:
-        raise ConfigError(message)
-
 
 def _attention_command(args: argparse.Namespace) -> None:
     check_figure_path(args.out)
-    _require(args.prompt != "", "--prompt is empty; give a few words, e.g. --prompt 'ROMEO:'")
+    require(args.prompt != "", "--prompt is empty; give a few words, e.g. --prompt 'ROMEO:'")
     model, tokenizer = load_checkpoint(args.checkpoint)
     layers, heads = len(model.blocks), model.num_heads
-    _require(-layers <= args.layer < layers, f"--layer {args.layer} does not exist: the model has "
-                                             f"{layers} layer(s), 0 to {layers - 1}")
-    _require(args.head is None or 0 <= args.head < heads,
-             f"--head {args.head} does not exist: each layer has {heads} head(s), 0 to {heads - 1}")
+    require(-layers <= args.layer < layers, f"--layer {args.layer} does not exist: the model has "
+                                            f"{layers} layer(s), 0 to {layers - 1}")
+    require(args.head is None or 0 <= args.head < heads,
+            f"--head {args.head} does not exist: each layer has {heads} head(s), 0 to {heads - 1}")
     check_prompt(args.prompt, tokenizer.chars)
     ids = tokenizer.encode(args.prompt)
-    _require(len(ids) <= model.max_seq_len, f"--prompt has {len(ids)} tokens but the model's context window "
-                                            f"is {model.max_seq_len}; shorten the prompt")
+    require(len(ids) <= model.max_seq_len, f"--prompt has {len(ids)} tokens but the model's context window "
+                                           f"is {model.max_seq_len}; shorten the prompt")
     layer = args.layer % layers
     weights = attention_weights(model, ids)[layer]
     chosen = range(heads) if args.head is None else [args.head]

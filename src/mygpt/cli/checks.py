@@ -16,7 +16,7 @@ from ..tokenizer import require_tokenizers
 from ..utils import MAX_SEED
 
 
-def _require(ok: bool, message: str) -> None:
+def require(ok: bool, message: str) -> None:
     if not ok:
         raise ConfigError(message)
 
@@ -25,36 +25,36 @@ def check_device(name: str) -> None:
     """An explicitly requested accelerator must exist ('auto' always works)."""
     available = {"cuda": torch.cuda.is_available, "mps": torch.backends.mps.is_available}
     if name in available:
-        _require(available[name](), f"--device {name} was requested but no {name.upper()} device is "
-                                    "available; use --device auto or --device cpu")
+        require(available[name](), f"--device {name} was requested but no {name.upper()} device is "
+                                   "available; use --device auto or --device cpu")
 
 
 def check_val_every(args: argparse.Namespace) -> None:
     """``mygpt train --val-every`` needs held-out text: a ``--val-split`` (a prepared folder has its own)."""
-    _require(args.val_every == 0 or args.val_split > 0,
-             f"--val-every {args.val_every} needs a validation split; add --val-split (e.g. 0.1) or drop "
-             "--val-every")
+    require(args.val_every == 0 or args.val_split > 0,
+            f"--val-every {args.val_every} needs a validation split; add --val-split (e.g. 0.1) or drop "
+            "--val-every")
 
 
 def check_corpus_args(args: argparse.Namespace) -> None:
     """The validation split and the BPE options of ``mygpt train`` (and ``tokenizers`` for bytebpe)."""
-    _require(0.0 <= args.val_split < 1.0,
-             f"--val-split must be in [0, 1) (got {args.val_split}), e.g. 0.1 holds out 10% for validation")
+    require(0.0 <= args.val_split < 1.0,
+            f"--val-split must be in [0, 1) (got {args.val_split}), e.g. 0.1 holds out 10% for validation")
     for name in ("num_merges", "bpe_train_bytes"):
         value = getattr(args, name)
-        _require(value >= 0, f"--{name.replace('_', '-')} must be 0 or more (got {value})")
+        require(value >= 0, f"--{name.replace('_', '-')} must be 0 or more (got {value})")
     if args.tokenizer == "bytebpe":
         require_tokenizers()
 
 
 def check_output_path(path: str) -> None:
     """The checkpoint must be creatable: an existing directory to write into, and not a directory."""
-    _require(not os.path.isdir(path), f"--output {path} is a directory; give a file name such as "
-                                      f"{os.path.join(path, 'model.ckpt')}")
+    require(not os.path.isdir(path), f"--output {path} is a directory; give a file name such as "
+                                     f"{os.path.join(path, 'model.ckpt')}")
     parent = os.path.dirname(path) or "."
-    _require(os.path.isdir(parent), f"--output {path}: directory {parent} does not exist; create it first")
-    _require(os.access(parent, os.W_OK), f"--output {path}: directory {parent} is not writable; "
-                                         "choose another --output")
+    require(os.path.isdir(parent), f"--output {path}: directory {parent} does not exist; create it first")
+    require(os.access(parent, os.W_OK), f"--output {path}: directory {parent} is not writable; "
+                                        "choose another --output")
 
 
 def check_seed(seed: int, *, uses: int = 1, offset: int = 0) -> None:
@@ -65,15 +65,15 @@ def check_seed(seed: int, *, uses: int = 1, offset: int = 0) -> None:
     """
     top = MAX_SEED - offset - (uses - 1)
     why = "" if top == MAX_SEED else f", as the command also seeds with seed + {offset + uses - 1}"
-    _require(0 <= seed <= top, f"--seed must be a whole number from 0 to {top} (got {seed}){why}")
+    require(0 <= seed <= top, f"--seed must be a whole number from 0 to {top} (got {seed}){why}")
 
 
 def check_generate_args(args: argparse.Namespace) -> None:
     """Impossible sampling settings of ``mygpt generate``."""
-    _require(args.prompt != "", "--prompt is empty; give at least one character, e.g. --prompt 'ROMEO:'")
+    require(args.prompt != "", "--prompt is empty; give at least one character, e.g. --prompt 'ROMEO:'")
     check_sampling(args.temperature, args.top_k, args.top_p, args.max_new_tokens)
-    _require(args.num_samples >= 1, f"--num-samples must be at least 1 (got {args.num_samples})")
-    _require("" not in args.stop, "--stop needs a non-empty string, e.g. --stop $'\\n\\n' to end at a blank line")
+    require(args.num_samples >= 1, f"--num-samples must be at least 1 (got {args.num_samples})")
+    require("" not in args.stop, "--stop needs a non-empty string, e.g. --stop $'\\n\\n' to end at a blank line")
     check_seed(args.seed, uses=args.num_samples)
     check_device(args.device)
 
@@ -86,8 +86,8 @@ def check_prompt(prompt: str, known_chars: list[str] | None) -> None:
     if known_chars is None:
         return
     unknown = sorted(set(prompt) - set(known_chars))
-    _require(not unknown, f"the prompt contains {len(unknown)} character(s) the checkpoint's tokenizer "
-                          f"does not know: {''.join(unknown)!r}; use only characters from the training text")
+    require(not unknown, f"the prompt contains {len(unknown)} character(s) the checkpoint's tokenizer "
+                         f"does not know: {''.join(unknown)!r}; use only characters from the training text")
 
 
 def check_figure_path(path: str) -> None:
@@ -97,10 +97,10 @@ def check_figure_path(path: str) -> None:
     """
     from ..plots import FIGURE_FORMATS
 
-    _require(os.path.splitext(path)[1].lower() in FIGURE_FORMATS,
-             f"--out {path}: a figure must end in {', '.join(FIGURE_FORMATS)}, e.g. loss.png")
-    _require(not os.path.isdir(path), f"--out {path} is a directory; give a file name such as "
-                                      f"{os.path.join(path, 'figure.png')}")
+    require(os.path.splitext(path)[1].lower() in FIGURE_FORMATS,
+            f"--out {path}: a figure must end in {', '.join(FIGURE_FORMATS)}, e.g. loss.png")
+    require(not os.path.isdir(path), f"--out {path} is a directory; give a file name such as "
+                                     f"{os.path.join(path, 'figure.png')}")
     parent = os.path.dirname(path) or "."
-    _require(os.path.isdir(parent), f"--out {path}: directory {parent} does not exist; create it first")
-    _require(os.access(parent, os.W_OK), f"--out {path}: directory {parent} is not writable")
+    require(os.path.isdir(parent), f"--out {path}: directory {parent} does not exist; create it first")
+    require(os.access(parent, os.W_OK), f"--out {path}: directory {parent} is not writable")

@@ -6,10 +6,11 @@ import sys
 
 from ..checkpoint import load_checkpoint
 from ..corpus import read_text_file
-from ..errors import ConfigError, CorpusError
+from ..errors import CorpusError
 from ..evaluate import count_units, evaluate, text_unit
+from ..tokenizer import encode_corpus
 from ..utils import pick_device
-from .checks import check_device
+from .checks import check_device, require
 from .common import DEVICE_HELP, DEVICES
 
 DESCRIPTION = ("Measure how well a checkpoint predicts a text it did not train on: the whole file is cut "
@@ -33,10 +34,6 @@ def add_parser(sub) -> None:
     e.set_defaults(func=_eval_command)
 
 
-def _require(ok: bool, message: str) -> None:
-    if not ok:
-        raise ConfigError(message)
-
 
 def _encode(tokenizer, text: str, path: str):
     """The text's ids; characters outside a char/BPE tokenizer's alphabet would go unmeasured, so refuse."""
@@ -45,19 +42,19 @@ def _encode(tokenizer, text: str, path: str):
         if unknown:
             raise CorpusError(f"{path} contains {len(unknown)} character(s) the checkpoint's tokenizer does not "
                               f"know: {''.join(unknown)[:40]!r}; evaluate on text of the training alphabet")
-    return getattr(tokenizer, "encode_corpus", tokenizer.encode)(text)
+    return encode_corpus(tokenizer, text)
 
 
 def _eval_command(args: argparse.Namespace) -> None:
     check_device(args.device)
-    _require(args.batch_size >= 1, f"--batch-size must be at least 1 (got {args.batch_size})")
+    require(args.batch_size >= 1, f"--batch-size must be at least 1 (got {args.batch_size})")
     model, tokenizer = load_checkpoint(args.checkpoint)
     seq_len = model.max_seq_len if args.seq_len is None else args.seq_len
-    _require(1 <= seq_len <= model.max_seq_len, f"--seq-len must be between 1 and the model's context "
-                                                f"window {model.max_seq_len} (got {seq_len})")
+    require(1 <= seq_len <= model.max_seq_len, f"--seq-len must be between 1 and the model's context "
+                                               f"window {model.max_seq_len} (got {seq_len})")
     text = read_text_file(args.file)
     ids = _encode(tokenizer, text, args.file)
-    _require(len(ids) >= 2, f"{args.file} has {len(ids)} token(s); evaluation needs at least 2")
+    require(len(ids) >= 2, f"{args.file} has {len(ids)} token(s); evaluation needs at least 2")
     model.to(pick_device(args.device))
     result = evaluate(model, ids, seq_len, args.batch_size, progress=sys.stderr.isatty())
     unit = text_unit(tokenizer)

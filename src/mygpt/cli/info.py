@@ -4,7 +4,7 @@ import argparse
 import os
 import textwrap
 
-from ..checkpoint import load_checkpoint, read_checkpoint
+from ..checkpoint import read_checkpoint, rebuild, saved_tokenizer_kind
 
 DESCRIPTION = ("Describe a checkpoint: file size, the torch version that saved it, the tokenizer and its "
                "vocabulary, the model's configuration, its parameters by module, and the training state "
@@ -30,11 +30,9 @@ def params_by_module(model) -> dict[str, int]:
 
 
 def _size(n: int) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:,} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1000
-    return ""
+    """A file size in bytes, KB, MB or GB (powers of 1,000)."""
+    power = min(3, (len(str(n)) - 1) // 3)
+    return f"{n:,} bytes" if power == 0 else f"{n / 1000 ** power:.1f} {('KB', 'MB', 'GB')[power - 1]}"
 
 
 def _wrapped(first: str, values: dict) -> str:
@@ -44,7 +42,7 @@ def _wrapped(first: str, values: dict) -> str:
 
 
 def _tokenizer_line(ckpt: dict, tokenizer) -> str:
-    kind = ckpt["config"].get("tokenizer_kind", ckpt.get("tokenizer_kind", "char"))
+    kind = saved_tokenizer_kind(ckpt)
     merges = len(getattr(tokenizer, "merges", ()))
     detail = f" ({len(tokenizer.chars)} symbols + {merges:,} merges)" if merges else ""
     return f"{kind}, vocabulary {tokenizer.vocab_size:,}{detail}"
@@ -66,7 +64,7 @@ def _training_lines(ckpt: dict) -> list[str]:
 
 def _info_command(args: argparse.Namespace) -> None:
     ckpt = read_checkpoint(args.checkpoint)
-    model, tokenizer = load_checkpoint(args.checkpoint)
+    model, tokenizer = rebuild(ckpt, args.checkpoint)
     print(f"checkpoint:   {args.checkpoint} ({_size(os.path.getsize(args.checkpoint))})")
     version = ckpt.get("torch_version")
     print(f"saved with:   torch {version}" if version

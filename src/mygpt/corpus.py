@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import CorpusError
+from .utils import cache_dir
 
 
 @dataclass(frozen=True)
@@ -66,11 +67,6 @@ def builtin_text() -> str:
         raise CorpusError("this Python has no built-in documentation text (pydoc_data missing, "
                           "docstrings stripped); pass a text file: mygpt train FILE")
     return text
-
-
-def cache_dir() -> Path:
-    """``$MYGPT_CACHE`` if set, else ``~/.cache/mygpt``."""
-    return Path(os.environ.get("MYGPT_CACHE") or Path.home() / ".cache" / "mygpt")
 
 
 def _sha256(path: Path) -> str:

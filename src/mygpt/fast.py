@@ -18,6 +18,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .utils import cache_dir
+
 NATIVE_BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 COMPILE_ENV = "MYGPT_COMPILE"  # "auto" (default): decide per run; "1": always; "0": never
 
@@ -133,12 +135,6 @@ def should_compile(steps: int, step_s: float, costs: CompileCosts) -> tuple[bool
     return verdict, (f"{'compiling' if verdict else 'not compiling'} the transformer block: saves ~{gain:.1f} s "
                      f"({steps} steps x {step_s * 1e3:.1f} ms x {costs.saving:.0%}) "
                      f"{'>' if verdict else '<='} ~{compile_s:.1f} s to compile ({cache} cache)")
-
-
-def cache_dir() -> Path:
-    """``$MYGPT_CACHE`` or ``~/.cache/mygpt``: the download cache's folder (``corpus.cache_dir``, which
-    belongs to the application and so is not imported here)."""
-    return Path(os.environ.get("MYGPT_CACHE") or Path.home() / ".cache" / "mygpt")
 
 
 def compile_cache_dir() -> str:

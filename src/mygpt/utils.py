@@ -2,6 +2,8 @@
 
 import math
 import numbers
+import os
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -114,3 +116,8 @@ def estimate_val_loss(model, val_data: torch.Tensor, batch_size: int, seq_len: i
     if was_training:
         model.train()
     return sum(losses) / len(losses)
+
+
+def cache_dir() -> Path:
+    """``$MYGPT_CACHE`` if set, else ``~/.cache/mygpt``: downloads and compiled graphs live there."""
+    return Path(os.environ.get("MYGPT_CACHE") or Path.home() / ".cache" / "mygpt")

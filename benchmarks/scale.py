@@ -93,7 +93,8 @@ def _steps_per_s(data, setup, batch_size: int, seq_len: int, steps: int) -> floa
 def bench_shards(args: argparse.Namespace) -> None:
     from mygpt import GPT
     from mygpt.config import GPTConfig, TrainConfig
-    from mygpt.data import load_prepared, prepare
+    from mygpt.data.prepare import prepare
+    from mygpt.data.shards import load_prepared
     from mygpt.train import setup_training
     from mygpt.utils import set_seed
 
@@ -126,7 +127,7 @@ def ddp_worker(args: argparse.Namespace) -> None:
     """One process of the DDP benchmark (started alone or by torchrun): timed steps at a global batch."""
     from mygpt import GPT
     from mygpt.config import GPTConfig, TrainConfig
-    from mygpt.distributed import close_world, init_world
+    from mygpt.train.distributed import close_world, init_world
     from mygpt.train import setup_training
     from mygpt.utils import get_batch, set_seed
 

@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .fast.weight_copies import fast_linear
 from .kv_cache import LayerKVCache
-from .weight_copies import fast_linear
 
 
 def _causal_mask(max_seq_len: int) -> torch.Tensor:

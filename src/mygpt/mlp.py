@@ -3,7 +3,7 @@
 import torch
 from torch import nn
 
-from .weight_copies import fast_linear
+from .fast.weight_copies import fast_linear
 
 
 class MLP(nn.Module):

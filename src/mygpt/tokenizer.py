@@ -379,6 +379,14 @@ def _byte_level(tokenizer) -> None:
 TOKENIZER_KINDS = ("char", "bpe", "bytebpe")
 
 
+def tokenizer_class(kind: str) -> type:
+    """The class of tokenizer ``kind``; an unknown kind raises ValueError naming the known ones."""
+    classes = {"char": CharTokenizer, "bpe": BPETokenizer, "bytebpe": ByteBPETokenizer}
+    if kind not in classes:
+        raise ValueError(f"unknown tokenizer {kind!r}; expected one of {', '.join(classes)}")
+    return classes[kind]
+
+
 def train_tokenizer(kind: str, text: str, num_merges: int = 1024):
     """A new tokenizer of ``kind`` for ``text``: char (Ch.16), word-level BPE (Ch.28) or byte-level BPE."""
     if kind == "char":

@@ -1,24 +1,26 @@
 """The ``mygpt`` command line: the book's ``train`` and ``generate`` (Ch.18), and mygpt's own commands.
 
-Each sub-command lives in its own module with an ``add_parser(sub)``; this module wires them up and
-turns the problems a user can fix into one line on stderr and exit status 2.
+The application side of mygpt: argument parsing and printing for people live here, and the library
+never imports this package. ``COMMANDS`` maps each verb to the module that registers it; ``main``
+runs the chosen one and turns the problems a user can fix into one line on stderr and exit status 2.
 """
 
 import argparse
+import importlib
 import os
 import sys
 import warnings
 
 from .. import __version__
 from ..errors import ConfigError, MyGPTError, MyGPTWarning
-from ..resources import is_out_of_memory
-from . import attention, evaluate, generate, hf, info, plot, prepare, train
+from ..train.memory import is_out_of_memory
 from .common import flag
 from .generate import _generate_command
 from .train import BUILTIN_STEPS, _fill_step_defaults, _train_command
 
 __all__ = [
     "BUILTIN_STEPS",
+    "COMMANDS",
     "_build_parser",
     "_fill_step_defaults",
     "_generate_command",
@@ -26,21 +28,29 @@ __all__ = [
     "main",
 ]
 
+# Every verb of the command line and the module of ``mygpt.cli`` that registers it with its
+# ``add_parser(sub)``, in the order ``mygpt --help`` lists them (the book's two first).
+COMMANDS = {
+    "train": "train",
+    "generate": "generate",
+    "prepare": "prepare",
+    "demo": "demo",
+    "bench": "bench",
+    "import-hf": "import_hf",
+    "export-hf": "export_hf",
+    "eval": "evaluate",
+    "info": "info",
+    "plot": "plot",
+    "attention": "attention",
+}
+
 
 def _build_parser() -> argparse.ArgumentParser:
-    from .. import bench, demo  # application modules, loaded only by the command line
-
     parser = argparse.ArgumentParser(prog="mygpt", description="Tiny GPT trainer and text generator.")
     parser.add_argument("--version", action="version", version=f"mygpt {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    train.add_parser(sub)
-    generate.add_parser(sub)
-    prepare.add_parser(sub)
-    demo.add_parser(sub)
-    bench.add_parser(sub)
-    hf.add_parser(sub)
-    for command in (evaluate, info, plot, attention):  # inspecting runs and models (matplotlib for figures)
-        command.add_parser(sub)
+    for module in COMMANDS.values():
+        importlib.import_module(f"{__name__}.{module}").add_parser(sub)
     return parser
 
 

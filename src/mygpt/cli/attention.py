@@ -4,9 +4,9 @@ import argparse
 
 import torch
 
-from ..attention_weights import attention_weights
+from ..analysis.attention_weights import attention_weights
+from ..analysis.plots import plot_attention
 from ..checkpoint import load_checkpoint
-from ..plots import plot_attention
 from .checks import check_figure_path, check_prompt, require
 
 DESCRIPTION = ("Draw the causal attention weights a trained model gives the tokens of a prompt: one "

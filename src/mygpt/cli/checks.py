@@ -95,7 +95,7 @@ def check_figure_path(path: str) -> None:
 
     The extension rule also keeps a slip such as ``--out model.ckpt`` from overwriting a checkpoint.
     """
-    from ..plots import FIGURE_FORMATS
+    from ..analysis.plots import FIGURE_FORMATS
 
     require(os.path.splitext(path)[1].lower() in FIGURE_FORMATS,
             f"--out {path}: a figure must end in {', '.join(FIGURE_FORMATS)}, e.g. loss.png")

@@ -4,6 +4,7 @@ import argparse
 
 import torch
 
+from ..errors import MissingExtraError
 from ..generate import generate
 from ..utils import set_seed
 
@@ -66,3 +67,15 @@ def sample(model, tokenizer, prompt: str, device: torch.device, *, max_new_token
         out = generate(model, ids, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k,
                        use_cache=fast)
     return tokenizer.decode(out[0])
+
+
+def require_hf():
+    """The conversion module; a missing ``hf`` extra becomes a one-line error."""
+    try:
+        import safetensors  # noqa: F401
+        import tokenizers  # noqa: F401
+    except ImportError as err:
+        raise MissingExtraError(f"{err.name} is not installed; pip install 'mygpt[hf]'") from err
+    from ..interop import hf
+
+    return hf

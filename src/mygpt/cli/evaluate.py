@@ -4,10 +4,10 @@ import argparse
 import json
 import sys
 
+from ..analysis.evaluate import count_units, evaluate, text_unit
 from ..checkpoint import load_checkpoint
-from ..corpus import read_text_file
+from ..data.corpus import read_text_file
 from ..errors import CorpusError
-from ..evaluate import count_units, evaluate, text_unit
 from ..tokenizer import encode_corpus
 from ..utils import pick_device
 from .checks import check_device, require

@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 
 from ..checkpoint import load_checkpoint
-from ..fast import fast_precision, prepare_fast
+from ..fast import prepare_fast
+from ..fast.precision import fast_precision
 from ..generate import Step, TextStream, stream
 from ..utils import pick_device, set_seed
 from .checks import check_generate_args, check_prompt

@@ -3,9 +3,9 @@
 import argparse
 import os
 
+from ..analysis.plots import plot_runs
 from ..errors import MyGPTError
-from ..metrics import metrics_path, read_metrics
-from ..plots import plot_runs
+from ..train.metrics import metrics_path, read_metrics
 from .checks import check_figure_path
 
 DESCRIPTION = ("Plot the training loss, validation loss and learning rate of one or more runs against "

@@ -7,7 +7,7 @@ import time
 
 from tqdm import tqdm
 
-from ..data import DEFAULT_BPE_TRAIN_BYTES, TOKENIZERS, prepare
+from ..data.prepare import DEFAULT_BPE_TRAIN_BYTES, TOKENIZERS, prepare
 from ..errors import ConfigError
 from .checks import check_corpus_args
 from .common import HelpFormatter

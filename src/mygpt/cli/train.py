@@ -10,16 +10,16 @@ import time
 
 from ..checkpoint import read_checkpoint
 from ..config import GPTConfig, TrainConfig, field_help
-from ..corpus import load_corpus
-from ..data import is_prepared, load_prepared
-from ..distributed import World, close_world, init_world, main_only_stdout
+from ..data.corpus import load_corpus
+from ..data.shards import is_prepared, load_prepared
 from ..errors import ConfigError, TrainingStopped
+from ..files.outputs import check_disk_space, check_output, output_lock
 from ..model import GPT
-from ..outputs import check_disk_space, check_output, output_lock
-from ..resources import check_training_memory, count_parameters
-from ..resume import check_resume, fingerprint, resumable_state
 from ..tokenizer import CharTokenizer, encode_corpus, train_tokenizer
-from ..train import train
+from ..train.distributed import World, close_world, init_world, main_only_stdout
+from ..train.loop import train
+from ..train.memory import check_training_memory, count_parameters
+from ..train.resume import check_resume, fingerprint, resumable_state
 from ..utils import set_seed
 from .checks import check_corpus_args, check_device, check_output_path, check_seed, check_val_every
 from .common import DEVICE_HELP, DEVICES, FAST_HELP, PRECISION_HELP, HelpFormatter, add_below, flag, sample

@@ -1,0 +1,265 @@
+"""``prepare``: stream text files into token shards once, for corpora bigger than memory (Ch.28 at scale).
+
+``prepare`` reads its inputs as one stream of text cut at word ends (never the whole corpus at once),
+builds the tokenizer (char: every character of the corpus; BPE: trained on the first
+``bpe_train_bytes`` characters, the book's ``--bpe-train-bytes`` rule), encodes the stream on all cores
+and writes train/val token shards with the book's split rule: the first ``1 - val_split`` of the tokens
+train, the rest validate (Ch.21). ``meta.json`` is written last, so a half-written directory is never
+taken for a prepared one. ``shards`` reads them back.
+"""
+
+import json
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import CorpusError
+from ..tokenizer import BPETokenizer, ByteBPETokenizer, CharTokenizer, encode_corpus
+from .shards import FORMAT, META, TOKENIZER_FILE
+
+CHUNK_CHARS = 1 << 20
+
+
+SHARD_TOKENS = 1 << 28  # 512 MB of uint16 tokens per file
+
+
+DEFAULT_BPE_TRAIN_BYTES = 10_000_000
+
+
+
+# The last place in a chunk where a new word begins (whitespace after non-whitespace): cutting there
+# gives every word whole to one chunk, so the BPE word encoder sees the words the whole text has.
+_LAST_WORD_START = re.compile(r"(?s:.*)\S(?=\s)")
+
+
+@dataclass
+class Survey:
+    """What one streaming pass over the corpus learns: its characters, their count, the BPE sample."""
+
+    chars: set[str] = field(default_factory=set)
+    n_chars: int = 0
+    sample: str = ""
+
+
+@dataclass(frozen=True)
+class TokenizerKind:
+    """How ``prepare`` makes one kind of tokenizer from a survey, and the class that loads it back."""
+
+    build: Callable[[Survey, int], object]
+    cls: type
+    needs_sample: bool
+
+
+TOKENIZERS = {
+    "char": TokenizerKind(lambda survey, merges: CharTokenizer(sorted(survey.chars)), CharTokenizer, False),
+    "bpe": TokenizerKind(lambda survey, merges: BPETokenizer.from_corpus(survey.sample, merges),
+                         BPETokenizer, True),
+    "bytebpe": TokenizerKind(lambda survey, merges: ByteBPETokenizer.from_text(survey.sample, merges),
+                             ByteBPETokenizer, True),
+}
+
+
+def tokenizer_kind(kind: str) -> TokenizerKind:
+    """The ``TOKENIZERS`` entry of ``kind``; an unknown kind raises ValueError naming the known ones."""
+    if kind not in TOKENIZERS:
+        raise ValueError(f"unknown tokenizer {kind!r}; expected one of {', '.join(TOKENIZERS)}")
+    return TOKENIZERS[kind]
+
+
+def text_files(inputs: Iterable[str]) -> list[Path]:
+    """The files to read: each input file, and every file under each input folder (sorted, recursively)."""
+    files = []
+    for name in inputs:
+        path = Path(name)
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise CorpusError(f"input not found: {name}; pass text files or folders of text files")
+    if not files:
+        raise CorpusError("the inputs hold no files; pass text files or folders of text files")
+    return files
+
+
+def read_chunks(files: Iterable[Path], chunk_chars: int = CHUNK_CHARS) -> Iterator[str]:
+    """The files' text, concatenated, as pieces of about ``chunk_chars`` characters cut where a word starts.
+
+    Text without whitespace (some scripts write none) is cut anyway once it reaches 4 chunks, which
+    keeps memory bounded; BPE then sees one word split in two there.
+    """
+    carry = ""
+    for path in files:
+        try:
+            with open(path, encoding="utf-8") as f:
+                while block := f.read(chunk_chars):
+                    text = carry + block
+                    cut = _LAST_WORD_START.match(text)
+                    end = cut.end() if cut else 0
+                    if not end and len(text) >= 4 * chunk_chars:
+                        end = len(text)
+                    if end:
+                        yield text[:end]
+                    carry = text[end:]
+        except UnicodeDecodeError as err:
+            raise CorpusError(f"{path} is not UTF-8 text ({err.reason}); convert it to UTF-8 first") from err
+    if carry:
+        yield carry
+
+
+def survey(files: list[Path], sample_chars: int | None) -> Survey:
+    """One streaming pass: the character set, the character count and the first ``sample_chars``
+    characters (``None``: all of them, ``0``: no sample)."""
+    result, sample, sampled = Survey(), [], 0
+    for chunk in read_chunks(files):
+        result.chars.update(chunk)
+        result.n_chars += len(chunk)
+        if sample_chars is None or sampled < sample_chars:
+            sample.append(chunk)
+            sampled += len(chunk)
+    result.sample = "".join(sample)[:sample_chars]
+    if not result.n_chars:
+        raise CorpusError("the inputs are empty; pass files with training text")
+    return result
+
+
+def token_dtype(vocab_size: int) -> np.dtype:
+    """uint16 when every id fits (vocabularies up to 65,536), uint32 otherwise."""
+    return np.dtype(np.uint16 if vocab_size <= 1 << 16 else np.uint32)
+
+
+_worker: dict = {}
+
+
+def _start_worker(tokenizer, dtype: np.dtype) -> None:
+    _worker.update(tokenizer=tokenizer, dtype=dtype)
+    if isinstance(tokenizer, CharTokenizer):  # a table indexed by code point: 100x faster than a dict loop
+        points = [ord(c) for c in tokenizer.chars]
+        _worker["table"] = np.zeros(max(points) + 1, dtype=dtype)
+        _worker["table"][points] = np.arange(len(points))
+
+
+def _encode(text: str) -> tuple[int, np.ndarray]:
+    """One chunk's length and its ids in the shard dtype (in a worker process)."""
+    if "table" in _worker:
+        return len(text), _worker["table"][np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)]
+    return len(text), encode_corpus(_worker["tokenizer"], text).numpy().astype(_worker["dtype"])
+
+
+def encode_stream(chunks: Iterable[str], tokenizer, dtype: np.dtype,
+                  workers: int) -> Iterator[tuple[int, np.ndarray]]:
+    """``(characters, ids)`` per chunk, in order, encoded on ``workers`` processes with at most
+    ``2 * workers`` chunks in flight (so memory does not grow with the corpus)."""
+    if workers <= 1:
+        _start_worker(tokenizer, dtype)
+        yield from map(_encode, chunks)
+        return
+    with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(tokenizer, dtype)) as pool:
+        pending = []
+        for chunk in chunks:
+            pending.append(pool.submit(_encode, chunk))
+            if len(pending) >= 2 * workers:
+                yield pending.pop(0).result()
+        for future in pending:
+            yield future.result()
+
+
+class _ShardWriter:
+    """Appends tokens to ``tokens-NNNNN.bin`` files of at most ``shard_tokens`` tokens each."""
+
+    def __init__(self, out: Path, shard_tokens: int):
+        self.out, self.shard_tokens = out, shard_tokens
+        self.sizes: list[int] = []
+        self.file = None
+
+    def write(self, ids: np.ndarray) -> None:
+        while len(ids):
+            if self.file is None or self.sizes[-1] == self.shard_tokens:
+                self._next_file()
+            room = self.shard_tokens - self.sizes[-1]
+            self.file.write(ids[:room].tobytes())
+            self.sizes[-1] += len(ids[:room])
+            ids = ids[room:]
+
+    def _next_file(self) -> None:
+        self.close()
+        self.file = open(self.out / f"tokens-{len(self.sizes):05d}.bin", "wb")  # noqa: SIM115 - see close()
+        self.sizes.append(0)
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+
+
+def _split_shards(out: Path, sizes: list[int], n_train: int, dtype: np.dtype) -> dict[str, list[dict]]:
+    """Rename the token files into train and val shards at token ``n_train``; only the straddling file's
+    tail is copied (into the first val shard)."""
+    split: dict[str, list[dict]] = {"train": [], "val": []}
+
+    def add(part: str, tokens: int) -> Path:
+        name = f"{part}-{len(split[part]):05d}.bin"
+        split[part].append({"file": name, "tokens": tokens})
+        return out / name
+
+    start = 0
+    for i, size in enumerate(sizes):
+        path = out / f"tokens-{i:05d}.bin"
+        head = min(max(n_train - start, 0), size)
+        start += size
+        if head == 0:
+            os.replace(path, add("val", size))
+            continue
+        if head < size:
+            np.fromfile(path, dtype=dtype, offset=head * dtype.itemsize).tofile(add("val", size - head))
+            os.truncate(path, head * dtype.itemsize)
+        os.replace(path, add("train", head))
+    return split
+
+
+def prepare(inputs: Iterable[str], out: str, tokenizer: str = "char", num_merges: int = 1024,
+            bpe_train_bytes: int = DEFAULT_BPE_TRAIN_BYTES, val_split: float = 0.0,
+            workers: int | None = None, shard_tokens: int = SHARD_TOKENS,
+            progress: Callable[[int, int], None] | None = None) -> dict:
+    """Tokenize ``inputs`` into the new directory ``out``; return the metadata written to ``meta.json``.
+
+    Two streaming passes: a survey (characters, size, BPE sample), then encoding on ``workers``
+    processes (default: every core). ``progress(done, total)`` is called as each chunk is
+    written (a progress bar). Memory holds the BPE sample and a few chunks per worker, never the corpus.
+    """
+    if not 0.0 <= val_split < 1.0:
+        raise ValueError(f"val_split must be in [0, 1) (got {val_split}), e.g. 0.1")
+    kind = tokenizer_kind(tokenizer)
+    files = text_files(inputs)
+    out_dir = Path(out)
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise CorpusError(f"{out} already exists and is not an empty folder; choose a new --out folder "
+                          "(prepare never overwrites)")
+    found = survey(files, (bpe_train_bytes or None) if kind.needs_sample else 0)
+    tok = kind.build(found, num_merges)
+    dtype = token_dtype(tok.vocab_size)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tok.save(str(out_dir / TOKENIZER_FILE))
+    writer, done = _ShardWriter(out_dir, shard_tokens), 0
+    try:
+        for n_chars, ids in encode_stream(read_chunks(files), tok, dtype, workers or os.cpu_count() or 1):
+            writer.write(ids)
+            done += n_chars
+            if progress is not None:
+                progress(done, found.n_chars)
+    finally:
+        writer.close()
+    n_tokens = sum(writer.sizes)
+    n_train = int((1.0 - val_split) * n_tokens)
+    meta = {"format": FORMAT, "tokenizer": tokenizer, "vocab_size": tok.vocab_size, "dtype": dtype.name,
+            "chars": found.n_chars, "tokens": n_tokens, "val_split": val_split,
+            "inputs": [str(f) for f in files], **_split_shards(out_dir, writer.sizes, n_train, dtype)}
+    tmp = out_dir / (META + ".tmp")
+    tmp.write_text(json.dumps(meta, indent=1))
+    os.replace(tmp, out_dir / META)
+    return meta
+

@@ -1,0 +1,1 @@
+"""Models in other programs' formats: Hugging Face GPT-2 directories (``hf``, needs ``mygpt[hf]``)."""

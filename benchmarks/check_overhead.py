@@ -14,11 +14,11 @@ import sys
 import time
 
 import torch
+from mygpt.run_guards import LossWatch, RunSaver
 
 import mygpt.model as model_module
 from mygpt import GPT, CharTokenizer, set_seed
 from mygpt.config import TrainConfig
-from mygpt.run_guards import LossWatch, RunSaver
 from mygpt.train import setup_training
 from mygpt.utils import get_batch
 

@@ -13,6 +13,7 @@ from torch import nn
 
 from .fast.weight_copies import fast_linear
 from .kv_cache import LayerKVCache
+from .norm import RMSNorm
 
 
 def _causal_mask(max_seq_len: int) -> torch.Tensor:
@@ -93,14 +94,15 @@ class MultiHeadAttention(nn.Module):
 
     ``bias=True`` gives the four projections biases (GPT-2's attention). ``store_masks=False`` keeps
     the mask and RoPE tables out of the ``state_dict`` (they follow from the shape); such a module
-    still loads a book ``state_dict`` that carries them.
+    still loads a book ``state_dict`` that carries them. ``qk_norm=True`` passes each head's queries
+    and keys through an RMSNorm over the head dimension (gains shared by the heads) before RoPE.
     """
 
     fast = False
 
     def __init__(self, embed_dim: int, num_heads: int, max_seq_len: int = 64, dropout: float = 0.0,
                  position_type: str = "learned", num_kv_heads: int | None = None, bias: bool = False,
-                 store_masks: bool = True):
+                 store_masks: bool = True, qk_norm: bool = False):
         super().__init__()
         if embed_dim % num_heads != 0:
             raise ValueError(f"embed_dim ({embed_dim}) must be divisible by num_heads ({num_heads})")
@@ -116,6 +118,7 @@ class MultiHeadAttention(nn.Module):
         self.num_kv_heads = num_kv_heads
         self.head_dim = embed_dim // num_heads
         self.kv_repeat = num_heads // num_kv_heads
+        self.qk_norm = qk_norm
         self.W_Q = nn.Linear(embed_dim, num_heads * self.head_dim, bias=bias)
         self.W_K = nn.Linear(embed_dim, num_kv_heads * self.head_dim, bias=bias)
         self.W_V = nn.Linear(embed_dim, num_kv_heads * self.head_dim, bias=bias)
@@ -127,6 +130,8 @@ class MultiHeadAttention(nn.Module):
             cos, sin = precompute_rope_cache(self.head_dim, max_seq_len)
             self.register_buffer("rope_cos", cos, persistent=store_masks)
             self.register_buffer("rope_sin", sin, persistent=store_masks)
+        if qk_norm:
+            self.q_norm, self.k_norm = RMSNorm(self.head_dim), RMSNorm(self.head_dim)
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         """Drop the stored tables a ``store_masks=False`` module recomputes (book checkpoints have them)."""
@@ -146,6 +151,8 @@ class MultiHeadAttention(nn.Module):
         q = self._split_heads(q, self.num_heads)
         k = self._split_heads(k, self.num_kv_heads)
         v = self._split_heads(v, self.num_kv_heads)
+        if self.qk_norm:
+            q, k = self.q_norm(q), self.k_norm(k)
         if self.position_type == "rope":
             cos, sin = self.rope_cos[past:past + T], self.rope_sin[past:past + T]
             q = apply_rope(q, cos, sin)
@@ -182,7 +189,14 @@ class MultiHeadAttention(nn.Module):
         return _attend(q, k, v, self.causal_mask[past:past + T, :past + T], self.attn_drop)
 
     def _sdpa(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, past: int) -> torch.Tensor:
-        """PyTorch's fused kernel; a lone new query sees every key, a block from 0 is plainly causal."""
+        """PyTorch's fused kernel; a lone new query sees every key, a block from 0 is plainly causal.
+
+        On a CPU, bf16 Q/K/V are attended in fp32: there the bf16 kernel's backward is several times
+        slower than fp32's (docs/time-to-loss.md), and fp32 is the more exact of the two.
+        """
+        if q.dtype == torch.bfloat16 and q.device.type == "cpu":
+            with torch.autocast("cpu", enabled=False):  # autocast would cast them back to bf16
+                return self._sdpa(q.float(), k.float(), v.float(), past).to(q.dtype)
         T = q.shape[2]
         mask = None if T == 1 or past == 0 else self.causal_mask[past:past + T, :past + T].to(q.dtype)
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=past == 0 and T > 1,

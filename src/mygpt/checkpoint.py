@@ -42,11 +42,15 @@ def _book_config(model) -> dict:
     }
 
 
-def _gpt2_options(model) -> dict:
-    """The GPT-2 options a model uses, only where they differ from the book (so book files stay identical)."""
+# The options mygpt adds to the book's model (GPT-2's, then the speedruns'), with their book values.
+_OPTIONS = {"attn_bias": False, "gelu": "erf", "store_masks": True, "qk_norm": False, "relu_squared": False,
+            "untied_head": False, "zero_init": False, "logit_softcap": 0.0}
+
+
+def _options(model) -> dict:
+    """The options a model uses, only where they differ from the book (so book files stay identical)."""
     config = getattr(model, "config", None)
-    options = {"attn_bias": False, "gelu": "erf", "store_masks": True}
-    return {name: getattr(config, name) for name, book in options.items()
+    return {name: getattr(config, name) for name, book in _OPTIONS.items()
             if config is not None and getattr(config, name) != book}
 
 
@@ -58,8 +62,7 @@ def model_config(ckpt: dict) -> GPTConfig:
                      max_seq_len=config["max_seq_len"], norm_type=config.get("norm_type", "layer"),
                      position_type=config.get("position_type", "learned"),
                      num_kv_heads=config.get("num_kv_heads", config["num_heads"]),
-                     attn_bias=config.get("attn_bias", False), gelu=config.get("gelu", "erf"),
-                     store_masks=config.get("store_masks", True))
+                     **{name: config.get(name, book) for name, book in _OPTIONS.items()})
 
 
 def tokenizer_state(tokenizer) -> tuple[str, dict]:
@@ -92,7 +95,7 @@ def save_checkpoint(model, tokenizer, path: str, training_state: dict | None = N
         "tokenizer_chars": tokenizer.chars,
         "tokenizer_kind": kind,
         "tokenizer_state": state,
-        "config": {**_book_config(model), **_gpt2_options(model), "tokenizer_kind": kind},
+        "config": {**_book_config(model), **_options(model), "tokenizer_kind": kind},
     }
     if training_state is not None:
         payload["torch_version"] = str(torch.__version__)

@@ -19,6 +19,7 @@ POSITION_TYPES = ("learned", "rope")
 PRECISIONS = ("fp32", "bf16")
 SCHEDULES = ("constant", "cosine")
 GELU_TYPES = ("erf", "tanh")
+OPTIMIZERS = ("adamw", "muon")
 
 
 def _doc(default, help_text: str):
@@ -101,6 +102,16 @@ class GPTConfig:
     gelu: str = _doc("erf", "'erf' (the exact GELU, Ch.9) or 'tanh' (GPT-2's approximation).")
     store_masks: bool = _doc(True, "Keep the causal masks (and RoPE tables) in the state_dict, as the "
                                    "book's checkpoints do; False recomputes them from the shape instead.")
+    # Options of the modern speedruns (modded-nanogpt, nanochat); all off by default, so the book's
+    # models, state_dicts and numbers are unchanged.
+    qk_norm: bool = _doc(False, "Normalise each head's queries and keys to unit RMS before attending "
+                                "(QK-norm, no parameters).")
+    relu_squared: bool = _doc(False, "relu(x)^2 in place of GELU in the MLP.")
+    untied_head: bool = _doc(False, "An output head of its own instead of the token embedding's matrix.")
+    zero_init: bool = _doc(False, "Start the blocks' output projections (attention W_O, MLP fc2) and an "
+                                  "untied head at zero, so every block starts as the identity.")
+    logit_softcap: float = _doc(0.0, "Squash the logits smoothly into (-cap, cap) with cap*tanh(logits/cap); "
+                                     "0: off.")
 
     def __post_init__(self):
         values = asdict(self)
@@ -114,9 +125,12 @@ class GPTConfig:
         _one_of(values, "norm_type", NORM_TYPES)
         _one_of(values, "position_type", POSITION_TYPES)
         _one_of(values, "gelu", GELU_TYPES)
-        for name in ("attn_bias", "store_masks"):
+        for name in ("attn_bias", "store_masks", "qk_norm", "relu_squared", "untied_head", "zero_init"):
             _check(isinstance(values[name], bool),
                    lambda n, name=name: f"{n(name)} must be True or False (got {values[name]!r})")
+        cap = self.logit_softcap
+        _check(isinstance(cap, (int, float)) and not isinstance(cap, bool) and math.isfinite(cap) and cap >= 0,
+               lambda n: f"{n('logit_softcap')} must be 0 (off) or a positive number, e.g. 15 (got {cap!r})")
         C, H, KV = self.embed_dim, self.num_heads, self.num_kv_heads
         _check(C % H == 0, lambda n: f"{n('embed_dim')} {C} is not divisible by {n('num_heads')} {H}; "
                                      f"choose an {n('embed_dim')} that is a multiple of {H} "
@@ -146,7 +160,8 @@ class TrainConfig:
     batch_size: int = _doc(16, "Windows of text per step.")
     seq_len: int = _doc(64, "Tokens per training window; at most the model's context window "
                             "{max_seq_len}.")
-    lr: float = _doc(1e-3, "AdamW learning rate (the peak of a cosine {schedule}).")
+    lr: float = _doc(1e-3, "AdamW learning rate (the peak of a cosine {schedule}); with {optimizer} muon, "
+                           "that of the weights outside the blocks' matrices.")
     precision: str = _doc("fp32", "'fp32' or 'bf16' (autocast of the forward pass, Ch.20).")
     schedule: str = _doc("constant", "'constant' or 'cosine' (warm-up, then cosine decay to 0, Ch.21).")
     warmup: int = _doc(0, "Warm-up steps of the cosine schedule.")
@@ -160,6 +175,11 @@ class TrainConfig:
                                       "decides per run whether compiling repays itself.")
     grad_accum: int = _doc(1, "Micro-batches per step: each step's batch is split into K parts whose "
                               "gradients add up, the same update in 1/K of the activation memory.")
+    optimizer: str = _doc("adamw", "'adamw' (the book's, for every weight) or 'muon': Muon (orthogonalised "
+                                   "momentum) at {muon_lr} for the blocks' 2-D weights, AdamW at {lr} for "
+                                   "the embeddings, head, norms and biases.")
+    muon_lr: float = _doc(0.02, "Muon's learning rate (the peak of a cosine {schedule}); used with "
+                                "{optimizer} muon.")
 
     def __post_init__(self):
         values = asdict(self)
@@ -168,11 +188,14 @@ class TrainConfig:
         _zero_or_more(values, "val_every", "checkpoint_every", "warmup")
         _check(isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0,
                lambda n: f"{n('lr')} must be a positive number (got {self.lr}); the default is 1e-3")
+        _check(isinstance(self.muon_lr, (int, float)) and math.isfinite(self.muon_lr) and self.muon_lr > 0,
+               lambda n: f"{n('muon_lr')} must be a positive number (got {self.muon_lr}); the default is 0.02")
         _check(math.isfinite(self.max_grad_norm) and self.max_grad_norm >= 0,
                lambda n: f"{n('max_grad_norm')} must be 0 or more (got {self.max_grad_norm}); "
                          "0 disables clipping")
         _one_of(values, "precision", PRECISIONS)
         _one_of(values, "schedule", SCHEDULES)
+        _one_of(values, "optimizer", OPTIMIZERS)
         if self.schedule == "cosine" and self.warmup >= self.steps:
             peak = max(cosine_warmup_lr(s, self.warmup, self.steps, self.lr) for s in (self.steps - 1, self.steps))
             warnings.warn(MyGPTWarning(lambda n: f"{n('warmup')} {self.warmup} is not shorter than {n('steps')} "

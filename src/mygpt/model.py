@@ -21,6 +21,10 @@ class GPT(nn.Module):
     Submodules are created in the book's order: that order fixes the random numbers each weight
     receives under a seed and the ``state_dict`` key order of checkpoints.
 
+    The speedruns' options (``qk_norm``, ``relu_squared``, ``untied_head``, ``zero_init``,
+    ``logit_softcap``; see ``GPTConfig``) are off by default; an untied head, created last, is the
+    only one that adds to the ``state_dict`` besides QK-norm's gains.
+
     The arguments are those of ``GPTConfig``, which checks them; ``GPT.from_config(cfg)`` builds the
     same model from a config, and ``model.config`` gives it back.
     """
@@ -28,10 +32,12 @@ class GPT(nn.Module):
     def __init__(self, vocab_size: int, embed_dim: int, num_heads: int, num_layers: int,
                  max_seq_len: int = 64, dropout: float = 0.0, norm_type: str = "layer",
                  position_type: str = "learned", num_kv_heads: int | None = None, attn_bias: bool = False,
-                 gelu: str = "erf", store_masks: bool = True):
+                 gelu: str = "erf", store_masks: bool = True, qk_norm: bool = False, relu_squared: bool = False,
+                 untied_head: bool = False, zero_init: bool = False, logit_softcap: float = 0.0):
         super().__init__()
         self.config = config = GPTConfig(vocab_size, embed_dim, num_heads, num_layers, max_seq_len, dropout,
-                                         norm_type, position_type, num_kv_heads, attn_bias, gelu, store_masks)
+                                         norm_type, position_type, num_kv_heads, attn_bias, gelu, store_masks,
+                                         qk_norm, relu_squared, untied_head, zero_init, logit_softcap)
         self.vocab_size = vocab_size
         self.embed_dim = embed_dim
         self.num_heads = num_heads
@@ -47,17 +53,35 @@ class GPT(nn.Module):
         self.blocks = nn.Sequential(*[
             TransformerBlock(embed_dim, num_heads, max_seq_len, dropout, norm_type=norm_type,
                              position_type=position_type, num_kv_heads=config.num_kv_heads,
-                             attn_bias=attn_bias, gelu=gelu, store_masks=store_masks)
+                             attn_bias=attn_bias, gelu=gelu, store_masks=store_masks, qk_norm=qk_norm,
+                             relu_squared=relu_squared)
             for _ in range(num_layers)
         ])
         self.ln_f = _make_norm(embed_dim, norm_type)
+        if untied_head:
+            self.lm_head = nn.Linear(embed_dim, vocab_size, bias=False)
+        if zero_init:
+            self._zero_output_projections()
+
+    def _zero_output_projections(self) -> None:
+        """Zero the layers that write into the residual stream (and an untied head): each block starts
+        as the identity and the first logits are uniform (modded-nanogpt's initialisation)."""
+        with torch.no_grad():
+            for block in self.blocks:
+                for layer in (block.mha.W_O, block.mlp.fc2):
+                    layer.weight.zero_()
+                    if layer.bias is not None:
+                        layer.bias.zero_()
+            if self.config.untied_head:
+                self.lm_head.weight.zero_()
 
     @classmethod
     def from_config(cls, config: GPTConfig) -> "GPT":
         """The model ``config`` describes, built (and therefore seeded) exactly as ``GPT(...)`` builds it."""
         return cls(config.vocab_size, config.embed_dim, config.num_heads, config.num_layers,
                    config.max_seq_len, config.dropout, config.norm_type, config.position_type,
-                   config.num_kv_heads, config.attn_bias, config.gelu, config.store_masks)
+                   config.num_kv_heads, config.attn_bias, config.gelu, config.store_masks, config.qk_norm,
+                   config.relu_squared, config.untied_head, config.zero_init, config.logit_softcap)
 
     def num_params(self) -> int:
         """Number of trainable parameters; the tied head shares the embedding's, counted once."""
@@ -89,11 +113,18 @@ class GPT(nn.Module):
                 x = block(x, layer_cache, past)
             cache.length += T
         x = self.ln_f(x)
-        logits = x @ self.token_embedding.embedding.weight.T
+        logits = x @ self.head_weight().T
+        if self.config.logit_softcap > 0:
+            cap = self.config.logit_softcap
+            logits = cap * torch.tanh(logits / cap)
         if targets is None:
             return logits, None
         loss = F.cross_entropy(logits.view(-1, logits.shape[-1]), targets.view(-1))
         return logits, loss
+
+    def head_weight(self) -> torch.Tensor:
+        """The output head's ``(vocab_size, embed_dim)`` matrix: the token embedding's unless untied."""
+        return self.lm_head.weight if self.config.untied_head else self.token_embedding.embedding.weight
 
     def new_cache(self) -> KVCache:
         """An empty KV cache for incremental decoding with ``forward(ids, cache=...)``."""

@@ -42,8 +42,8 @@ class RMSNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(embed_dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.fast:
-            return F.rms_norm(x, (self.embed_dim,), self.weight, self.eps)
+        if self.fast:  # a bf16 input (QK-norm under autocast) takes the gain in bf16 to stay fused
+            return F.rms_norm(x, (self.embed_dim,), self.weight.to(x.dtype), self.eps)
         rms = torch.sqrt(x.pow(2).mean(dim=-1, keepdim=True) + self.eps)
         return x / rms * self.weight
 

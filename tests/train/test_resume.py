@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 from support.cli import TEXT, TINY, fails_cleanly
+from support.training import stop_after
 
 from mygpt import GPT, CharTokenizer, save_checkpoint, set_seed
 from mygpt.checkpoint import read_checkpoint
@@ -164,7 +165,7 @@ def test_library_resume_is_exact(tmp_path, capsys):
     expected = capsys.readouterr().out.splitlines()
 
     with pytest.raises(TrainingStopped) as stop:
-        _stop_after(5, lambda: train(_tiny(tok.vocab_size), tok, train_data, val_data, config,
+        stop_after(5, lambda: train(_tiny(tok.vocab_size), tok, train_data, val_data, config,
                                      str(tmp_path / "half.ckpt")))
     assert (stop.value.step, stop.value.signal_name, stop.value.exit_status) == (5, "SIGINT", 130)
     printed = capsys.readouterr().out.splitlines()
@@ -173,25 +174,6 @@ def test_library_resume_is_exact(tmp_path, capsys):
           resume=read_checkpoint(str(tmp_path / "half.ckpt")))
     assert printed + capsys.readouterr().out.splitlines() == expected
     assert all(torch.equal(a, b) for a, b in zip(whole.state_dict().values(), resumed.state_dict().values()))
-
-
-def _stop_after(step: int, run) -> None:
-    """Run ``run()``, sending ourselves SIGINT while step ``step`` is being trained."""
-    import mygpt.train.loop as loop
-
-    original, calls = loop.get_batch, []
-
-    def batch(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == step:
-            os.kill(os.getpid(), signal.SIGINT)
-        return original(*args, **kwargs)
-
-    loop.get_batch = batch
-    try:
-        run()
-    finally:
-        loop.get_batch = original
 
 
 def test_library_resume_refuses_other_settings(tmp_path):

@@ -9,7 +9,7 @@ from ..errors import ConfigError
 from ..tokenizer import BPETokenizer, ByteBPETokenizer, encode_corpus
 
 _ARCHITECTURE = ("embed_dim", "num_heads", "num_layers", "max_seq_len", "norm_type", "position_type",
-                 "num_kv_heads")
+                 "num_kv_heads", "qk_norm", "relu_squared", "untied_head", "zero_init", "logit_softcap")
 _ARG_OF = {"norm_type": "norm", "position_type": "position"}
 
 

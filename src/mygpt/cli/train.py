@@ -9,7 +9,7 @@ import sys
 import time
 
 from ..checkpoint import read_checkpoint
-from ..config import GPTConfig, TrainConfig, field_help
+from ..config import OPTIMIZERS, GPTConfig, TrainConfig, field_help
 from ..data.corpus import load_corpus
 from ..data.shards import is_prepared, load_prepared
 from ..errors import ConfigError, TrainingStopped
@@ -19,6 +19,7 @@ from ..tokenizer import CharTokenizer, encode_corpus, train_tokenizer
 from ..train.distributed import World, close_world, init_world, main_only_stdout
 from ..train.loop import train
 from ..train.memory import check_training_memory, count_parameters
+from ..train.recipes import RECIPES
 from ..train.resume import check_resume, fingerprint, resumable_state
 from ..utils import set_seed
 from .checks import check_corpus_args, check_device, check_output_path, check_seed, check_val_every
@@ -116,11 +117,48 @@ def add_parser(sub) -> None:
                    help="Fine-tune: start from this checkpoint's weights, keeping its architecture and "
                         "tokenizer (e.g. one made by `mygpt import-hf`). --dropout still applies.")
     t.add_argument("--grad-accum", type=int, default=1, help=_help(TrainConfig, "grad_accum"))
-    t.set_defaults(func=_train_command)
+    _add_modern_flags(t)
+    t.set_defaults(func=_train_command, parser=t)
+
+
+# Issue 18: the optimizer, the speedruns' model options and the recipes, as flags derived from the
+# config fields; a recipe fills every flag the command line leaves out.
+MODERN_FIELDS = ((TrainConfig, "optimizer"), (TrainConfig, "muon_lr"), (GPTConfig, "qk_norm"),
+                 (GPTConfig, "relu_squared"), (GPTConfig, "untied_head"), (GPTConfig, "zero_init"),
+                 (GPTConfig, "logit_softcap"))
+
+
+def _add_modern_flags(t: argparse.ArgumentParser) -> None:
+    for cls, name in MODERN_FIELDS:
+        default = _default(cls, name)
+        if isinstance(default, bool):
+            t.add_argument(flag(name), action="store_true", help=_help(cls, name, "off"))
+        else:
+            t.add_argument(flag(name), type=type(default), default=default, help=_help(cls, name),
+                           **({"choices": OPTIMIZERS} if name == "optimizer" else {}))
+    t.add_argument("--recipe", choices=sorted(RECIPES), default=None,
+                   help="A tuned set of the flags above for a goal (the flags you give still win): "
+                        + "; ".join(f"'{name}': {r.summary}" for name, r in sorted(RECIPES.items())) + ".")
+
+
+def _apply_recipe(args: argparse.Namespace) -> None:
+    """Set every flag of ``--recipe`` that the command line did not give (argv parsed into sentinels)."""
+    if args.recipe is None:
+        return
+    unset = object()
+    typed = argparse.Namespace(**{action.dest: unset for action in args.parser._actions})
+    args.parser.parse_args(args.argv[args.argv.index("train") + 1:], namespace=typed)
+    for name, value in RECIPES[args.recipe].settings().items():
+        dest = flag(name)[2:].replace("-", "_")
+        if getattr(typed, dest) is unset:
+            setattr(args, dest, value)
 
 
 def _fill_step_defaults(args: argparse.Namespace) -> None:
-    """--steps/--print-every not given: the book's values for a text file, shorter ones for the built-in job."""
+    """--steps/--print-every not given: the book's values for a text file, shorter ones for the built-in job
+    (after ``--recipe``'s, which come first)."""
+    if getattr(args, "recipe", None) is not None:
+        _apply_recipe(args)
     for name, value in (BUILTIN_STEPS if args.text_file is None else BOOK_STEPS).items():
         if getattr(args, name) is None:
             setattr(args, name, value)
@@ -130,12 +168,14 @@ def _configs(args: argparse.Namespace) -> tuple[GPTConfig, TrainConfig]:
     """The model and training configs the flags describe; the vocabulary size comes later, from the text."""
     model = GPTConfig(vocab_size=1, embed_dim=args.embed_dim, num_heads=args.num_heads,
                       num_layers=args.num_layers, max_seq_len=args.max_seq_len, dropout=args.dropout,
-                      norm_type=args.norm, position_type=args.position, num_kv_heads=args.num_kv_heads)
+                      norm_type=args.norm, position_type=args.position, num_kv_heads=args.num_kv_heads,
+                      **{name: getattr(args, name) for cls, name in MODERN_FIELDS if cls is GPTConfig})
     training = TrainConfig(steps=args.steps, batch_size=args.batch_size, seq_len=args.seq_len, lr=args.lr,
                            precision=args.precision, schedule=args.schedule, warmup=args.warmup,
                            max_grad_norm=args.max_grad_norm, val_every=args.val_every,
                            print_every=args.print_every, checkpoint_every=args.checkpoint_every,
-                           seed=args.seed + 42, fast=args.fast, grad_accum=args.grad_accum)
+                           seed=args.seed + 42, fast=args.fast, grad_accum=args.grad_accum,
+                           **{name: getattr(args, name) for cls, name in MODERN_FIELDS if cls is TrainConfig})
     if args.init is None:  # with --init the checkpoint's context window counts (checked once it is read)
         training.check_model(model)
     return model, training
@@ -260,6 +300,11 @@ def _train_locked(args: argparse.Namespace, model_config: GPTConfig, train_confi
     print(f"max_grad_norm:{args.max_grad_norm}")
     if args.checkpoint_every > 0:
         print(f"checkpoint_every: {args.checkpoint_every}")
+    changed = [f"{name}={value}" for cls, name in MODERN_FIELDS
+               if (value := getattr(model_config if cls is GPTConfig else train_config, name)) != _default(cls, name)
+               or (name == "muon_lr" and train_config.optimizer == "muon")]
+    if changed:  # none in the book's runs, whose header stays as printed
+        print(f"options:      {' '.join(changed)}")
     if resume is not None:
         print(f"resuming:     {args.resume} after step {resume['training_state']['step']}")
 

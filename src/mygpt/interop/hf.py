@@ -84,6 +84,10 @@ def check_exportable(config: GPTConfig) -> None:
     _refuse(config.num_kv_heads == config.num_heads,
             f"GPT-2 has one K/V head per query head; this model shares {config.num_kv_heads} K/V heads "
             f"among {config.num_heads} (grouped-query attention), so it cannot be exported")
+    for name, what in (("qk_norm", "QK-norm"), ("relu_squared", "a ReLU² MLP"), ("untied_head", "an untied head"),
+                       ("logit_softcap", "a logit soft-cap")):
+        _refuse(not getattr(config, name), f"GPT-2 has no {name} option; this model uses {what}, so it cannot "
+                                           "be exported")
 
 
 def _layer_keys(i: int) -> dict[str, str]:

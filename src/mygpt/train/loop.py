@@ -32,7 +32,7 @@ def make_train_step(model, optimizer, precision: str = "fp32", max_grad_norm: fl
                     grad_accum: int = 1, world: World = SINGLE):
     """Return ``step(x, y) -> loss``: one optimisation step in the book's order (Ch.14, Ch.20-21).
 
-    zero_grad, forward (under bf16 autocast when asked), backward, optional clipping, AdamW step.
+    zero_grad, forward (under bf16 autocast when asked), backward, optional clipping, optimizer step.
     The returned loss is this step's forward loss, measured before the update.
 
     ``x, y`` is the whole step's batch. With several processes each takes its slice (``world.part``);
@@ -72,7 +72,8 @@ class TrainingSetup:
 def setup_training(model: nn.Module, config: TrainConfig, world: World = SINGLE) -> TrainingSetup:
     """The optimizer, module to call and train step for ``config``'s precision and path, on ``model``'s device.
 
-    Exact (the book): AdamW and the model itself. Fast: the model's fast kernels, fused AdamW, TF32,
+    Exact (the book): AdamW (or Muon with AdamW, ``config.optimizer``) and the model itself. Fast: the
+    model's fast kernels, fused AdamW (and the batched Muon), TF32,
     bf16 only where it is native and faster (``fast.fast_precision``), and the transformer block
     compiled when the run repays it (``fast.plan_compile``, which says why on stderr); compiled blocks
     keep the model's weights. Several processes: that module inside DistributedDataParallel.
@@ -80,7 +81,7 @@ def setup_training(model: nn.Module, config: TrainConfig, world: World = SINGLE)
     config.check_parts(world.size)
     device, batch_shape = next(model.parameters()).device, (config.batch_size, config.seq_len)
     if not config.fast:
-        optimizer = make_optimizer(model, config.lr)
+        optimizer = make_optimizer(model, config.lr, kind=config.optimizer, muon_lr=config.muon_lr)
         forward = world.wrap(model, device)
         return TrainingSetup(optimizer, forward, make_train_step(forward, optimizer, config.precision,
                                                                  config.max_grad_norm, config.grad_accum, world),
@@ -89,7 +90,7 @@ def setup_training(model: nn.Module, config: TrainConfig, world: World = SINGLE)
     plan = plan_compile(model, config.steps, batch_shape, precision) if config.compile is None \
         else CompilePlan(config.compile)
     forward = world.wrap(prepare_fast(model, plan.compile), device)
-    optimizer = make_optimizer(model, config.lr, fast=True)
+    optimizer = make_optimizer(model, config.lr, fast=True, kind=config.optimizer, muon_lr=config.muon_lr)
     step = make_train_step(forward, optimizer, precision, config.max_grad_norm, config.grad_accum, world)
     return TrainingSetup(optimizer, forward, measure_compile(step, plan, device), precision)
 
@@ -105,12 +106,16 @@ def _report_line(step: int, loss: torch.Tensor, lr_t: float | None, val_loss: fl
 
 
 def _apply_schedule(optimizer, config: TrainConfig, step: int) -> float | None:
-    """Set this step's learning rate under the cosine schedule (Ch.21) and return it; None if constant."""
+    """Set this step's learning rate under the cosine schedule (Ch.21) and return it; None if constant.
+
+    Each parameter group follows the schedule from its own peak (``"peak_lr"``: Muon's and AdamW's
+    with ``optimizer="muon"``), else from ``config.lr``; the returned rate is ``config.lr``'s.
+    """
     if config.schedule != "cosine":
         return None
     lr_t = cosine_warmup_lr(step, config.warmup, config.steps, config.lr)
     for group in optimizer.param_groups:
-        group["lr"] = lr_t
+        group["lr"] = cosine_warmup_lr(step, config.warmup, config.steps, group.get("peak_lr", config.lr))
     return lr_t
 
 

@@ -20,15 +20,17 @@ FLOAT_BYTES = 4
 def count_parameters(model_config: GPTConfig) -> int:
     """Parameters of the model ``model_config`` describes, counted from its shapes (nothing allocated).
 
-    Token embedding (tied with the head), learned positions, and per block two norms, Q/K/V/O
-    projections without bias (K and V sized by the K/V heads, Ch.26) and the 4x MLP with biases.
+    Token embedding (tied with the head unless ``untied_head``), learned positions, and per block two
+    norms, Q/K/V/O projections (K and V sized by the K/V heads, Ch.26; biases with ``attn_bias``),
+    QK-norm gains with ``qk_norm``, and the 4x MLP with biases.
     """
-    C, L = model_config.embed_dim, model_config.num_layers
+    C, L, V = model_config.embed_dim, model_config.num_layers, model_config.vocab_size
     norm = 2 * C if model_config.norm_type == "layer" else C
     kv_width = model_config.num_kv_heads * model_config.head_dim
     block = 2 * norm + 2 * C * C + 2 * C * kv_width + 8 * C * C + 5 * C
+    block += (2 * C + 2 * kv_width) * model_config.attn_bias + 2 * model_config.head_dim * model_config.qk_norm
     positions = model_config.max_seq_len * C if model_config.position_type == "learned" else 0
-    return model_config.vocab_size * C + positions + L * block + norm
+    return V * C * (1 + model_config.untied_head) + positions + L * block + norm
 
 
 def estimate_training_bytes(model_config: GPTConfig, train_config: TrainConfig,

@@ -55,6 +55,17 @@ def test_plot_draws_one_or_several_runs(run, capsys):
     _png_size(run / "both.png")
 
 
+@needs_matplotlib
+def test_plot_against_time_draws_validation_only_curves(run, capsys):
+    """``--x time``: elapsed seconds on the x-axis; records with only a validation loss (the curves of
+    ``benchmarks/time_to_loss.py``) draw that alone."""
+    (run / "curve.metrics.jsonl").write_text("".join(json.dumps({"step": i, "val_loss": 3.0 - i / 10,
+                                                                 "elapsed_s": 10.0 * i}) + "\n" for i in range(5)))
+    main(["plot", "tiny.ckpt", "curve.metrics.jsonl", "--x", "time", "--out", "time.png"])
+    assert capsys.readouterr().out == "wrote time.png (2 runs)\n"
+    _png_size(run / "time.png")
+
+
 @pytest.mark.parametrize("argv, fragments", [
     (["plot", "missing.ckpt"], ["no metrics file for missing.ckpt", "missing.metrics.jsonl"]),
     (["plot", "tiny.ckpt", "--out", "text.txt"], ["must end in .png", "text.txt"]),

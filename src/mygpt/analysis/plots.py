@@ -30,24 +30,33 @@ def _wants_log_scale(values: list[float]) -> bool:
     return bool(positive) and max(positive) / min(positive) > 5
 
 
-def plot_runs(runs: dict[str, list[dict]], out: str) -> None:
+X_AXES = {"step": ("step", "step"), "time": ("elapsed_s", "training time (s)")}
+
+
+def plot_runs(runs: dict[str, list[dict]], out: str, x: str = "step") -> None:
     """Loss (solid), validation loss (dashed) and learning rate against steps, one colour per run.
 
     ``runs`` maps a label to the records of its metrics file (``mygpt.metrics.read_metrics``).
+    ``x="time"`` puts the records' ``elapsed_s`` on the x-axis instead of the step. Records without a
+    loss or a learning rate (e.g. a benchmark's validation-only curves) draw only what they have.
     """
+    key, x_label = X_AXES[x]
     fig = _figure(figsize=(11, 4.2), dpi=100, layout="constrained")
     loss_ax, lr_ax = fig.subplots(1, 2, width_ratios=[2, 1])
     all_losses = []
     for i, (label, records) in enumerate(runs.items()):
         color = f"C{i % 10}"
-        steps = [r["step"] for r in records]
-        losses = [r.get("loss") for r in records]
-        loss_ax.plot(steps, losses, color=color, label=f"{label} loss")
-        validated = [(r["step"], r["val_loss"]) for r in records if r.get("val_loss") is not None]
+        records = [r for r in records if r.get(key) is not None]
+        trained = [(r[key], r["loss"]) for r in records if r.get("loss") is not None]
+        if trained:
+            loss_ax.plot(*zip(*trained), color=color, label=f"{label} loss")
+        validated = [(r[key], r["val_loss"]) for r in records if r.get("val_loss") is not None]
         if validated:
             loss_ax.plot(*zip(*validated), color=color, linestyle="--", marker=".", label=f"{label} val loss")
-        lr_ax.plot(steps, [r.get("lr") for r in records], color=color, label=label)
-        all_losses += losses + [v for _, v in validated]
+        rates = [(r[key], r["lr"]) for r in records if r.get("lr") is not None]
+        if rates:
+            lr_ax.plot(*zip(*rates), color=color, label=label)
+        all_losses += [v for _, v in trained + validated]
     if _wants_log_scale(all_losses):
         from matplotlib.ticker import FuncFormatter
 
@@ -56,11 +65,12 @@ def plot_runs(runs: dict[str, list[dict]], out: str) -> None:
             set_formatter(FuncFormatter(lambda value, _: f"{value:g}"))  # 2, 3, 40 rather than 4 x 10^1
     lr_ax.set_ylim(bottom=0)
     lr_ax.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
-    loss_ax.set(title="Loss", xlabel="step", ylabel="cross-entropy loss (nats/token)")
-    lr_ax.set(title="Learning rate", xlabel="step", ylabel="lr")
+    loss_ax.set(title="Loss", xlabel=x_label, ylabel="cross-entropy loss (nats/token)")
+    lr_ax.set(title="Learning rate", xlabel=x_label, ylabel="lr")
     for ax in (loss_ax, lr_ax):
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize="small")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize="small")
     fig.savefig(out)
 
 

@@ -9,7 +9,7 @@ from ..train.metrics import metrics_path, read_metrics
 from .checks import check_figure_path
 
 DESCRIPTION = ("Plot the training loss, validation loss and learning rate of one or more runs against "
-               "steps, from the metrics file (NAME.metrics.jsonl) that `mygpt train` writes beside its "
+               "steps (or training time, --x time), from the metrics file (NAME.metrics.jsonl) that `mygpt train` writes beside its "
                "checkpoint. Several runs are drawn side by side in one figure. Needs matplotlib "
                "(pip install 'mygpt[plot]').")
 
@@ -22,6 +22,9 @@ def add_parser(sub) -> None:
                    help="A run: its checkpoint (the metrics file beside it is read) or its .metrics.jsonl file.")
     p.add_argument("--out", default="loss.png",
                    help="Figure to write (.png, .svg or .pdf). Default: loss.png.")
+    p.add_argument("--x", choices=["step", "time"], default="step",
+                   help="What the x-axis shows: the step (default) or the training time in seconds "
+                        "(the records' elapsed_s).")
     p.add_argument("--label", action="append", default=None,
                    help="Legend name of a run, once per RUN in order. Default: the file names.")
     p.set_defaults(func=_plot_command)
@@ -53,5 +56,5 @@ def _plot_command(args: argparse.Namespace) -> None:
         if not records:
             raise MyGPTError(f"the metrics file of {run} has no records yet")
         runs[label if label not in runs else run] = records
-    plot_runs(runs, args.out)
+    plot_runs(runs, args.out, x=args.x)
     print(f"wrote {args.out} ({len(runs)} run{'s' * (len(runs) > 1)})")

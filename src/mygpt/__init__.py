@@ -1,9 +1,9 @@
 """mygpt: a small, exact GPT-2-style language model library and CLI, as built by the myGPT book."""
 
-from .threads import prefer_sleeping_threads
+# First, before anything imports torch: the fast wing sets OpenMP's wait policy (mygpt.fast.threads).
+from . import fast
 
-prefer_sleeping_threads()  # before torch loads OpenMP: see mygpt.threads
-
+# isort: split
 from . import config, train
 from .attention import MultiHeadAttention, SingleHeadAttention, apply_rope, precompute_rope_cache
 from .block import TransformerBlock

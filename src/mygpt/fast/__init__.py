@@ -7,6 +7,10 @@ transformer block when the run repays it (``compile``). What the machine can do 
 assumed (``hardware``). The fused optimizer lives with training (``mygpt.train.optim``).
 """
 
+from .threads import prefer_sleeping_threads
+
+prefer_sleeping_threads()  # before anything imports torch, which reads the policy once
+
 import sys
 
 from torch import nn

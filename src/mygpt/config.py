@@ -105,7 +105,7 @@ class GPTConfig:
     # Options of the modern speedruns (modded-nanogpt, nanochat); all off by default, so the book's
     # models, state_dicts and numbers are unchanged.
     qk_norm: bool = _doc(False, "Normalise each head's queries and keys to unit RMS before attending "
-                                "(QK-norm, no parameters).")
+                                "(QK-norm: an RMSNorm over the head dimension, its gains shared by the heads).")
     relu_squared: bool = _doc(False, "relu(x)^2 in place of GELU in the MLP.")
     untied_head: bool = _doc(False, "An output head of its own instead of the token embedding's matrix.")
     zero_init: bool = _doc(False, "Start the blocks' output projections (attention W_O, MLP fc2) and an "

@@ -1,6 +1,6 @@
 """Validation loss against wall-clock time: nanoGPT's CPU recipe and mygpt's recipes, side by side.
 
-    python benchmarks/time_to_loss.py NANOGPT_DIR TEXT [--runs nanogpt,fast-cpu,long-cpu] [--every 10]
+    python benchmarks/time_to_loss.py NANOGPT_DIR TEXT [--runs nanogpt,fast-cpu] [--every 10]
 
 Runs, one after the other on this machine, each a fresh process:
 
@@ -211,8 +211,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("nanogpt", type=Path, help="Path of a local nanoGPT checkout (karpathy/nanoGPT).")
     parser.add_argument("text", type=Path, help="Tiny Shakespeare (input.txt of char-rnn).")
-    parser.add_argument("--runs", default="nanogpt,fast-cpu,long-cpu",
-                        help="Comma-separated: nanogpt and/or mygpt recipe names. Default: nanogpt,fast-cpu,long-cpu.")
+    parser.add_argument("--runs", default="nanogpt,fast-cpu",
+                        help="Comma-separated: nanogpt and/or mygpt recipe names. Default: nanogpt,fast-cpu.")
     parser.add_argument("--every", type=float, default=10.0, help="Seconds between weight copies. Default: 10.")
     parser.add_argument("--out", type=Path, default=Path("time_to_loss"), help="Folder for the curves and plot.")
     parser.add_argument("--steps", type=int, default=None,

@@ -4,18 +4,19 @@
 
 Starts from the ``fast-cpu`` recipe (``mygpt.train.recipes``) and changes one thing per variant:
 
-* ``recipe``: the recipe as it is (Muon on the blocks' matrices, AdamW on the rest);
+* ``recipe``: the recipe as it is (Muon on the blocks' matrices, AdamW on the rest, untied head);
 * ``adamw``: AdamW on every weight at the recipe's ``lr`` (Muon against AdamW);
-* ``qk_norm``, ``relu_squared``, ``untied_head``, ``zero_init``, ``logit_softcap`` (cap 15): the
-  speedruns' model options (``GPTConfig``), each added alone.
+* ``tied_head``: the recipe with the book's tied head (what its untied head gains);
+* ``qk_norm``, ``relu_squared``, ``zero_init``, ``logit_softcap`` (cap 15): the speedruns' other
+  model options (``GPTConfig``), each added alone.
 
 Every variant gets the same CPU-time budget (``--budget`` seconds of ``time.process_time``; with one
 thread that is the work itself, and other programs on a shared machine disturb it far less than the
 wall clock): its per-step CPU time is measured first on a throwaway copy (20 steps after a warm-up),
 its step count is the budget over that, and the cosine schedule spans those steps. Training is
 ``mygpt.train.loop.train`` on the first 90% of the text (the fast path, compilation off so no
-variant pays or skips it); the loss is over the whole last 10%, in consecutive windows of the
-context. Variants alternate within each seed. Prints one JSON line per run, then a summary: each
+variant pays or skips it); the loss is over the whole last 10% (``mygpt.analysis.evaluate``, windows
+of the context). Variants alternate within each seed. Prints one JSON line per run, then a summary: each
 variant's median loss and its difference from ``recipe`` (median and range over seeds; negative
 helps). Set ``OMP_NUM_THREADS`` to fix the threads.
 """
@@ -32,9 +33,9 @@ import time
 from pathlib import Path
 
 import torch
-from time_to_loss import whole_split_loss
 
 from mygpt import GPT, set_seed
+from mygpt.analysis.evaluate import evaluate
 from mygpt.fast.hardware import cpu_name
 from mygpt.tokenizer import CharTokenizer, encode_corpus
 from mygpt.train.loop import setup_training, train
@@ -43,9 +44,9 @@ from mygpt.train.recipes import RECIPES
 VARIANTS = {
     "recipe": ({}, {}),
     "adamw": ({}, {"optimizer": "adamw"}),
+    "tied_head": ({"untied_head": False}, {}),
     "qk_norm": ({"qk_norm": True}, {}),
     "relu_squared": ({"relu_squared": True}, {}),
-    "untied_head": ({"untied_head": True}, {}),
     "zero_init": ({"zero_init": True}, {}),
     "logit_softcap": ({"logit_softcap": 15.0}, {}),
 }
@@ -87,7 +88,7 @@ def run(name: str, seed: int, budget: float, tokenizer, train_ids, val_ids, work
     cpu_s = time.process_time() - start
     model.eval()
     return {"variant": name, "seed": seed, "steps": steps, "cpu_ms_per_step": round(per_step * 1e3, 2),
-            "train_cpu_s": round(cpu_s, 1), "val_loss": round(whole_split_loss(model, val_ids, model.max_seq_len), 4),
+            "train_cpu_s": round(cpu_s, 1), "val_loss": round(evaluate(model, val_ids, model.max_seq_len, 64).loss, 4),
             "load_average_1min": round(os.getloadavg()[0], 2)}
 
 

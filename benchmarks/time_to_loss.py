@@ -11,7 +11,8 @@ Runs, one after the other on this machine, each a fresh process:
   ``prepare.py`` does (nothing of nanoGPT is copied here);
 * each mygpt recipe named in ``--runs``: ``mygpt train TEXT --recipe NAME --val-split 0.1``.
 
-Every run's clock starts when its model has been built and stops after its last optimizer step. Its
+Every run's clock (the wall clock, or with ``--clock cpu`` the process's CPU time) starts when its
+model has been built and stops after its last optimizer step. Its
 weights are copied every ``--every`` seconds of training (between steps; the copying is not counted)
 and at the end, at nanoGPT's end time too for the mygpt runs; after training, each copy is evaluated
 on the whole validation split (the last 10% of the text, identical for both programs) in consecutive
@@ -49,14 +50,14 @@ class Snapshots:
     training mode after each mark. The time spent copying is left out of the clock.
     """
 
-    def __init__(self, every: float, marks: list[float]):
-        self.every, self.marks = every, sorted(marks)
+    def __init__(self, every: float, marks: list[float], clock=time.perf_counter):
+        self.every, self.marks, self.clock = every, sorted(marks), clock
         self.model, self.start, self.paused, self.last_step = None, None, 0.0, None
         self.copies: list[tuple[float, dict]] = []
         self.next_mark = every
 
     def elapsed(self, now: float | None = None) -> float:
-        return (time.perf_counter() if now is None else now) - self.start - self.paused
+        return (self.clock() if now is None else now) - self.start - self.paused
 
     def watch(self, model_class) -> None:
 
@@ -65,7 +66,7 @@ class Snapshots:
         def init(model, *args, **kwargs):
             original_init(model, *args, **kwargs)
             if self.model is None:
-                self.model, self.start = model, time.perf_counter()
+                self.model, self.start = model, self.clock()
                 model.register_forward_pre_hook(self._before_forward)
 
         model_class.__init__ = init
@@ -74,7 +75,7 @@ class Snapshots:
         register_optimizer_step_post_hook(self._after_step)
 
     def _after_step(self, optimizer, args, kwargs) -> None:
-        self.last_step = time.perf_counter()
+        self.last_step = self.clock()
 
     def _due(self, elapsed: float) -> bool:
         return elapsed >= self.next_mark or any(m <= elapsed for m in self.marks)
@@ -84,12 +85,12 @@ class Snapshots:
             return
         elapsed = self.elapsed(self.last_step)
         if self._due(elapsed):
-            started = time.perf_counter()
+            started = self.clock()
             self.copies.append((elapsed, {k: v.detach().clone() for k, v in model.state_dict().items()}))
             while self.next_mark <= elapsed:
                 self.next_mark += self.every
             self.marks = [m for m in self.marks if m > elapsed]
-            self.paused += time.perf_counter() - started
+            self.paused += self.clock() - started
 
     def finish(self) -> float:
         """Copy the final weights; returns the training time (to the end of the last step)."""
@@ -118,7 +119,7 @@ def worker(args: argparse.Namespace) -> None:
     """Train one run in this process with snapshots, then evaluate them; print JSON lines."""
     import torch
 
-    snapshots = Snapshots(args.every, args.marks)
+    snapshots = Snapshots(args.every, args.marks, time.process_time if args.clock == "cpu" else time.perf_counter)
     work = Path.cwd()
     if args.worker == "nanogpt":
         sys.path.insert(0, str(work))
@@ -153,7 +154,7 @@ def worker(args: argparse.Namespace) -> None:
 
 def run_worker(name: str, args: argparse.Namespace, work: Path, marks: list[float]) -> tuple[list[dict], dict]:
     command = [sys.executable, __file__, str(args.nanogpt), str(args.text), "--worker", name,
-               "--every", str(args.every), *(["--marks", *map(str, marks)] if marks else []),
+               "--every", str(args.every), "--clock", args.clock, *(["--marks", *map(str, marks)] if marks else []),
                *(["--steps", str(args.steps)] if args.steps else [])]
     started = time.perf_counter()
     done = subprocess.run(command, cwd=work, capture_output=True, text=True, check=False)
@@ -214,6 +215,9 @@ def main() -> None:
     parser.add_argument("--runs", default="nanogpt,fast-cpu",
                         help="Comma-separated: nanogpt and/or mygpt recipe names. Default: nanogpt,fast-cpu.")
     parser.add_argument("--every", type=float, default=10.0, help="Seconds between weight copies. Default: 10.")
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="Training time as the wall clock (default; the targets' measure, for a quiet machine) or "
+                             "the process's CPU time (with OMP_NUM_THREADS=1 the work itself: steadier on a busy machine).")
     parser.add_argument("--out", type=Path, default=Path("time_to_loss"), help="Folder for the curves and plot.")
     parser.add_argument("--steps", type=int, default=None,
                         help="Cut every run to this many steps (a quick check of the machinery, not the recipes).")

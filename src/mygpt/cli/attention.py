@@ -7,7 +7,8 @@ import torch
 from ..analysis.attention_weights import attention_weights
 from ..analysis.plots import plot_attention
 from ..checkpoint import load_checkpoint
-from .checks import check_figure_path, check_prompt, require
+from ..errors import require
+from .checks import check_figure_path, check_prompt
 
 DESCRIPTION = ("Draw the causal attention weights a trained model gives the tokens of a prompt: one "
                "heatmap per head of a layer (or one chosen head), the prompt's tokens on both axes, "

@@ -1,5 +1,7 @@
-"""Small shared helpers: the running-example vocabulary, seeding, devices, batching, LR schedule."""
+"""Small shared helpers: the running-example vocabulary, seeding, devices and precision, batching, the LR
+schedule, evaluation mode."""
 
+import contextlib
 import math
 import numbers
 import os
@@ -66,6 +68,26 @@ def pick_device(arg: str = "auto") -> torch.device:
     return torch.device("cpu")
 
 
+def forward_precision(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
+    """The context forward passes run in for ``precision`` on ``device``: bf16 autocast for "bf16" (Ch.20),
+    nothing at all for "fp32" (so fp32 runs stay bit for bit the book's)."""
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def evaluating(model: nn.Module):
+    """Run the block in eval mode (no dropout, Ch.7) without autograd; the model's mode is restored after."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield model
+    finally:
+        model.train(was_training)
+
+
 def get_batch(data: torch.Tensor, batch_size: int, seq_len: int,
               generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Draw ``batch_size`` random windows of ``seq_len`` tokens and their next-token targets.
@@ -98,7 +120,6 @@ def count_params(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
 
 
-@torch.no_grad()
 def estimate_val_loss(model, val_data: torch.Tensor, batch_size: int, seq_len: int,
                       n_eval_batches: int = 10) -> float:
     """Mean loss over ``n_eval_batches`` random validation batches, in eval mode (Ch.21).
@@ -106,15 +127,12 @@ def estimate_val_loss(model, val_data: torch.Tensor, batch_size: int, seq_len: i
     Draws from the global generator (one ``randint`` per batch), so it shifts later training batches.
     Builds no autograd graph; the losses are the same as with gradients tracked.
     """
-    was_training = model.training
-    model.eval()
     losses = []
-    for _ in range(n_eval_batches):
-        x, y = get_batch(val_data, batch_size, seq_len)
-        _, loss = model(x, y)
-        losses.append(loss.item())
-    if was_training:
-        model.train()
+    with evaluating(model):
+        for _ in range(n_eval_batches):
+            x, y = get_batch(val_data, batch_size, seq_len)
+            _, loss = model(x, y)
+            losses.append(loss.item())
     return sum(losses) / len(losses)
 
 

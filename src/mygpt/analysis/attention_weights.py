@@ -7,8 +7,9 @@ ordinary forward: nothing is recomputed, and whatever the exact path computes is
 
 import torch
 
+from ..utils import evaluating
 
-@torch.no_grad()
+
 def attention_weights(model, ids: torch.Tensor) -> list[torch.Tensor]:
     """One ``(num_heads, T, T)`` tensor per layer for the 1-D token ids ``ids``, on the CPU.
 
@@ -21,14 +22,12 @@ def attention_weights(model, ids: torch.Tensor) -> list[torch.Tensor]:
     captured: list[torch.Tensor] = []
     hooks = [block.mha.attn_drop.register_forward_hook(lambda _m, inputs, _out: captured.append(inputs[0][0]))
              for block in model.blocks]
-    was_training = model.training
-    model.eval()
     try:
-        model(ids.unsqueeze(0).to(model.token_embedding.embedding.weight.device))
+        with evaluating(model):
+            model(ids.unsqueeze(0).to(model.token_embedding.embedding.weight.device))
     finally:
         for hook in hooks:
             hook.remove()
-        model.train(was_training)
     if len(captured) != len(model.blocks):
         raise ValueError("the model is on the fast path, whose fused kernel never forms the attention "
                          "matrix; call model.set_fast(False) first")

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import torch
 
+from ..utils import evaluating
+
 
 def text_unit(tokenizer) -> str:
     """``"byte"`` for a byte-level tokenizer (``tokenizer.byte_level`` is true), else ``"char"``."""
@@ -46,7 +48,6 @@ def windows(ids: torch.Tensor, seq_len: int) -> list[tuple[int, int]]:
     return [(start, min(seq_len, n - start)) for start in range(0, n, seq_len)]
 
 
-@torch.no_grad()
 def evaluate(model, ids: torch.Tensor, seq_len: int, batch_size: int = 32, progress: bool = False
              ) -> Evaluation:
     """Mean next-token loss of ``model`` over all of ``ids`` (1-D), in eval mode.
@@ -67,16 +68,12 @@ def evaluate(model, ids: torch.Tensor, seq_len: int, batch_size: int = 32, progr
     batches = [[s for s in batch if s[1] == length] for batch in batches
                for length in dict.fromkeys(s[1] for s in batch)]  # a short last window goes alone
     device = model.token_embedding.embedding.weight.device
-    was_training = model.training
-    model.eval()
     total, tokens = 0.0, 0
-    try:
+    with evaluating(model):
         for batch in tqdm(batches, desc="eval", unit="batch", disable=not progress, leave=False):
             x = torch.stack([ids[s:s + n] for s, n in batch]).to(device)
             y = torch.stack([ids[s + 1:s + 1 + n] for s, n in batch]).to(device)
             _, loss = model(x, y)
             total += loss.double().item() * y.numel()
             tokens += y.numel()
-    finally:
-        model.train(was_training)
     return Evaluation(total / tokens, tokens, len(spans), seq_len)

@@ -7,10 +7,9 @@ import sys
 from ..analysis.evaluate import count_units, evaluate, text_unit
 from ..checkpoint import load_checkpoint
 from ..data.corpus import read_text_file
-from ..errors import CorpusError
-from ..tokenizer import encode_corpus
+from ..errors import CorpusError, require
 from ..utils import pick_device
-from .checks import check_device, require
+from .checks import check_device
 from .common import DEVICE_HELP, DEVICES
 
 DESCRIPTION = ("Measure how well a checkpoint predicts a text it did not train on: the whole file is cut "
@@ -42,7 +41,7 @@ def _encode(tokenizer, text: str, path: str):
         if unknown:
             raise CorpusError(f"{path} contains {len(unknown)} character(s) the checkpoint's tokenizer does not "
                               f"know: {''.join(unknown)[:40]!r}; evaluate on text of the training alphabet")
-    return encode_corpus(tokenizer, text)
+    return tokenizer.encode_corpus(text)
 
 
 def _eval_command(args: argparse.Namespace) -> None:

@@ -5,20 +5,14 @@ here is about the machine, files, the tokenizer options and sampling. Every chec
 file is written and raises ``ConfigError`` naming the problem and the fix.
 """
 
-import argparse
 import os
 
 import torch
 
-from ..errors import ConfigError
+from ..errors import require
+from ..files.outputs import check_new_file
 from ..generate import check_sampling
-from ..tokenizer import require_tokenizers
 from ..utils import MAX_SEED
-
-
-def require(ok: bool, message: str) -> None:
-    if not ok:
-        raise ConfigError(message)
 
 
 def check_device(name: str) -> None:
@@ -27,34 +21,6 @@ def check_device(name: str) -> None:
     if name in available:
         require(available[name](), f"--device {name} was requested but no {name.upper()} device is "
                                    "available; use --device auto or --device cpu")
-
-
-def check_val_every(args: argparse.Namespace) -> None:
-    """``mygpt train --val-every`` needs held-out text: a ``--val-split`` (a prepared folder has its own)."""
-    require(args.val_every == 0 or args.val_split > 0,
-            f"--val-every {args.val_every} needs a validation split; add --val-split (e.g. 0.1) or drop "
-            "--val-every")
-
-
-def check_corpus_args(args: argparse.Namespace) -> None:
-    """The validation split and the BPE options of ``mygpt train`` (and ``tokenizers`` for bytebpe)."""
-    require(0.0 <= args.val_split < 1.0,
-            f"--val-split must be in [0, 1) (got {args.val_split}), e.g. 0.1 holds out 10% for validation")
-    for name in ("num_merges", "bpe_train_bytes"):
-        value = getattr(args, name)
-        require(value >= 0, f"--{name.replace('_', '-')} must be 0 or more (got {value})")
-    if args.tokenizer == "bytebpe":
-        require_tokenizers()
-
-
-def check_output_path(path: str) -> None:
-    """The checkpoint must be creatable: an existing directory to write into, and not a directory."""
-    require(not os.path.isdir(path), f"--output {path} is a directory; give a file name such as "
-                                     f"{os.path.join(path, 'model.ckpt')}")
-    parent = os.path.dirname(path) or "."
-    require(os.path.isdir(parent), f"--output {path}: directory {parent} does not exist; create it first")
-    require(os.access(parent, os.W_OK), f"--output {path}: directory {parent} is not writable; "
-                                        "choose another --output")
 
 
 def check_seed(seed: int, *, uses: int = 1, offset: int = 0) -> None:
@@ -68,8 +34,8 @@ def check_seed(seed: int, *, uses: int = 1, offset: int = 0) -> None:
     require(0 <= seed <= top, f"--seed must be a whole number from 0 to {top} (got {seed}){why}")
 
 
-def check_generate_args(args: argparse.Namespace) -> None:
-    """Impossible sampling settings of ``mygpt generate``."""
+def check_generate_args(args) -> None:
+    """Impossible sampling settings of ``mygpt generate`` (its ``Request``)."""
     require(args.prompt != "", "--prompt is empty; give at least one character, e.g. --prompt 'ROMEO:'")
     check_sampling(args.temperature, args.top_k, args.top_p, args.max_new_tokens)
     require(args.num_samples >= 1, f"--num-samples must be at least 1 (got {args.num_samples})")
@@ -99,8 +65,4 @@ def check_figure_path(path: str) -> None:
 
     require(os.path.splitext(path)[1].lower() in FIGURE_FORMATS,
             f"--out {path}: a figure must end in {', '.join(FIGURE_FORMATS)}, e.g. loss.png")
-    require(not os.path.isdir(path), f"--out {path} is a directory; give a file name such as "
-                                     f"{os.path.join(path, 'figure.png')}")
-    parent = os.path.dirname(path) or "."
-    require(os.path.isdir(parent), f"--out {path}: directory {parent} does not exist; create it first")
-    require(os.access(parent, os.W_OK), f"--out {path}: directory {parent} is not writable")
+    check_new_file(path, "out", "figure.png")

@@ -1,8 +1,9 @@
 """Up-front checks of the options that only the command line has, so mistakes fail fast in one line.
 
-Model and training settings are checked by ``GPTConfig`` and ``TrainConfig`` themselves; what is left
-here is about the machine, files, the tokenizer options and sampling. Every check runs before any
-file is written and raises ``ConfigError`` naming the problem and the fix.
+Model and training settings are checked by ``GPTConfig`` and ``TrainConfig`` themselves, the corpus
+options by ``data.sources`` and a whole training run by ``train.preflight``; what is left here is the
+command line's own: the device, the seed range, figure paths, sampling and prompts. Every check runs
+before any file is written and raises ``ConfigError`` naming the problem and the fix.
 """
 
 import os

@@ -19,7 +19,7 @@ from typing import ClassVar
 
 import torch
 
-from .errors import MissingExtraError, UnknownSymbolError
+from .errors import MissingExtraError, MyGPTError, UnknownSymbolError, require
 
 # A "word" for the word-level trainer and fast encoder: optional leading whitespace, then
 # non-whitespace; a pure-whitespace match only happens at the end of the text.
@@ -200,6 +200,13 @@ class Tokenizer:
     def learn(cls, text: str, num_merges: int = 1024) -> "Tokenizer":
         """A new tokenizer of this kind trained on ``text`` (``num_merges`` for kinds that learn merges)."""
         raise NotImplementedError
+
+    def check_known(self, text: str, what: str, fix: str, error: type[MyGPTError] | None = None) -> None:
+        """Refuse ``text`` (``what`` names it) if it holds characters outside this tokenizer's alphabet,
+        naming them and ``fix``; a tokenizer that encodes any text (``chars`` None) knows them all."""
+        unknown = "" if self.chars is None else "".join(sorted(set(text) - set(self.chars)))
+        require(not unknown, f"{what} contains {len(unknown)} character(s) the checkpoint's tokenizer does not "
+                             f"know: {unknown[:40]!r}; {fix}", error)
 
     def encode_corpus(self, text: str) -> torch.Tensor:
         """A training text's ids, by this kind's corpus encoder (``encode`` unless it has a faster one)."""
@@ -477,8 +484,7 @@ TOKENIZERS: dict[str, type[Tokenizer]] = {cls.kind: cls for cls in (CharTokenize
 
 
 def tokenizer_for(kind: str) -> type[Tokenizer]:
-    """The class of tokenizer ``kind``; an unknown kind raises ValueError naming the known ones."""
-    if kind not in TOKENIZERS:
-        raise ValueError(f"unknown tokenizer {kind!r}; expected one of {', '.join(TOKENIZERS)}")
+    """The class of tokenizer ``kind``; an unknown kind raises ``ConfigError`` naming the known ones."""
+    require(kind in TOKENIZERS, lambda n: f"unknown {n('tokenizer')} {kind!r}; expected one of {', '.join(TOKENIZERS)}")
     return TOKENIZERS[kind]
 

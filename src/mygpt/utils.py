@@ -11,6 +11,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .errors import require
+
 VOCAB = ("I", "love", "AI", "!")
 
 
@@ -22,6 +24,16 @@ def to_ids(tokens: list[str]) -> torch.Tensor:
 MAX_SEED = 2**64 - 1  # torch's generators take 64-bit seeds; negative ones would alias positive ones
 
 
+def check_seed(seed: int, *, uses: int = 1, offset: int = 0) -> None:
+    """``seed`` must be a whole number such that every seed derived from it, ``seed + offset`` up to
+    ``seed + offset + uses - 1``, is within 0..MAX_SEED (see ``set_seed``); raises ``ConfigError``."""
+    top = MAX_SEED - offset - (uses - 1)
+    bound = f"2**64 - 1 = {MAX_SEED}" if top == MAX_SEED else f"{top}"
+    why = "" if top == MAX_SEED else f", as the command also seeds with seed + {offset + uses - 1}"
+    require(isinstance(seed, numbers.Integral) and 0 <= seed <= top,
+            lambda n: f"{n('seed')} must be a whole number from 0 to {bound} (got {seed!r}){why}")
+
+
 def set_seed(seed: int = 0) -> None:
     """Seed the global generator of every available device (Ch.4); ``seed`` from 0 to ``MAX_SEED``.
 
@@ -31,8 +43,7 @@ def set_seed(seed: int = 0) -> None:
     ``init_by_array``, through NumPy), so every accepted seed has a stream of its own.
     ``torch.initial_seed()`` returns ``seed`` either way.
     """
-    if not isinstance(seed, numbers.Integral) or not 0 <= seed <= MAX_SEED:
-        raise ValueError(f"seed must be a whole number from 0 to 2**64 - 1 = {MAX_SEED} (got {seed!r})")
+    check_seed(seed)
     seed = int(seed)
     torch.manual_seed(seed)
     if seed >> 32:

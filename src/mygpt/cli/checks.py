@@ -2,7 +2,7 @@
 
 Model and training settings are checked by ``GPTConfig`` and ``TrainConfig`` themselves, the corpus
 options by ``data.sources`` and a whole training run by ``train.preflight``; what is left here is the
-command line's own: the device, the seed range, figure paths, sampling and prompts. Every check runs
+command line's own: the device, figure paths, sampling and prompts. Every check runs
 before any file is written and raises ``ConfigError`` naming the problem and the fix.
 """
 
@@ -12,8 +12,8 @@ import torch
 
 from ..errors import require
 from ..files.outputs import check_new_file
-from ..generate import check_sampling
-from ..utils import MAX_SEED
+from ..generate import check_sampling, check_stops
+from ..utils import check_seed
 
 
 def check_device(name: str) -> None:
@@ -24,37 +24,24 @@ def check_device(name: str) -> None:
                                    "available; use --device auto or --device cpu")
 
 
-def check_seed(seed: int, *, uses: int = 1, offset: int = 0) -> None:
-    """``--seed`` of ``train`` and ``generate``: every seed the command derives must fit the generators.
-
-    The command seeds with ``seed + offset`` up to ``seed + offset + uses - 1``; each must be within
-    0..MAX_SEED, the range in which distinct seeds give distinct streams (see ``set_seed``).
-    """
-    top = MAX_SEED - offset - (uses - 1)
-    why = "" if top == MAX_SEED else f", as the command also seeds with seed + {offset + uses - 1}"
-    require(0 <= seed <= top, f"--seed must be a whole number from 0 to {top} (got {seed}){why}")
-
-
 def check_generate_args(args) -> None:
     """Impossible sampling settings of ``mygpt generate`` (its ``Request``)."""
-    require(args.prompt != "", "--prompt is empty; give at least one character, e.g. --prompt 'ROMEO:'")
+    check_prompt_given(args.prompt)
     check_sampling(args.temperature, args.top_k, args.top_p, args.max_new_tokens)
     require(args.num_samples >= 1, f"--num-samples must be at least 1 (got {args.num_samples})")
-    require("" not in args.stop, "--stop needs a non-empty string, e.g. --stop $'\\n\\n' to end at a blank line")
+    check_stops(args.stop)
     check_seed(args.seed, uses=args.num_samples)
     check_device(args.device)
 
 
-def check_prompt(prompt: str, known_chars: list[str] | None) -> None:
-    """Every prompt character must be in the tokenizer's alphabet (it was seen in training).
+def check_prompt_given(prompt: str) -> None:
+    """``--prompt`` of ``generate`` and ``attention`` must hold some text."""
+    require(prompt != "", "--prompt is empty; give at least one character, e.g. --prompt 'ROMEO:'")
 
-    ``known_chars=None``: the tokenizer encodes any text (byte-level BPE), so there is nothing to check.
-    """
-    if known_chars is None:
-        return
-    unknown = sorted(set(prompt) - set(known_chars))
-    require(not unknown, f"the prompt contains {len(unknown)} character(s) the checkpoint's tokenizer "
-                         f"does not know: {''.join(unknown)!r}; use only characters from the training text")
+
+def check_prompt(prompt: str, tokenizer) -> None:
+    """Every prompt character must be in the tokenizer's alphabet (it was seen in training)."""
+    tokenizer.check_known(prompt, "the prompt", "use only characters from the training text")
 
 
 def check_figure_path(path: str) -> None:

@@ -115,7 +115,7 @@ def _generate_command(args: argparse.Namespace) -> None:
     try:
         device = pick_device(request.device)
         model, tokenizer = load_checkpoint(request.checkpoint)
-        check_prompt(request.prompt, tokenizer.chars)
+        check_prompt(request.prompt, tokenizer)
         print(f"device: {device}\n")
         model.to(device)
         precision = request.precision

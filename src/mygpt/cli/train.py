@@ -23,8 +23,8 @@ from ..model import GPT
 from ..tokenizer import TOKENIZERS
 from ..train import CheckedRun, Plan, check_run, train_checked
 from ..train.distributed import close_world, init_world, main_only_stdout
-from ..utils import set_seed
-from .checks import check_device, check_seed
+from ..utils import check_seed, set_seed
+from .checks import check_device
 from .common import DEVICE_HELP, DEVICES, FAST_HELP, PRECISION_HELP, HelpFormatter, add_below, flag, sample
 
 TRAIN_DESCRIPTION = ("Without text_file, trains on a built-in corpus (Python's documentation, no "

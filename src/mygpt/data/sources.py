@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from ..errors import require
-from ..tokenizer import TOKENIZERS, Tokenizer, tokenizer_for
+from ..tokenizer import Tokenizer, tokenizer_for
 from .shards import TokenShards, load_prepared
 
 Log = Callable[[str], None]
@@ -44,8 +44,6 @@ def check_corpus_options(tokenizer: str, num_merges: int, bpe_train_bytes: int, 
                                               "holds out 10% for validation")
     for name, value in (("num_merges", num_merges), ("bpe_train_bytes", bpe_train_bytes)):
         require(value >= 0, lambda n, name=name, value=value: f"{n(name)} must be 0 or more (got {value})")
-    require(tokenizer in TOKENIZERS, lambda n: f"unknown {n('tokenizer')}: {tokenizer!r} (expected "
-                                               f"{' or '.join(repr(k) for k in TOKENIZERS)})")
     tokenizer_for(tokenizer).check_available()
 
 
@@ -81,10 +79,8 @@ class TextCorpus:
         tokenizer, learned = self.tokenizer, isinstance(self.tokenizer, str)
         if learned:
             tokenizer = self._learn(tokenizer_for(tokenizer), text, log)
-        else:
-            unknown = set() if tokenizer.chars is None or tokenizer.skips_unknown else set(text) - set(tokenizer.chars)
-            require(not unknown, f"the text has {len(unknown)} character(s) the checkpoint's tokenizer does not "
-                                 f"know: {''.join(sorted(unknown))[:40]!r}; fine-tune on text of the same alphabet")
+        elif not tokenizer.skips_unknown:  # its corpus encoder would refuse them one at a time
+            tokenizer.check_known(text, "the text", "fine-tune on text of the same alphabet")
         data = _timed(log, f"encoding corpus ({len(text):,} chars)…", "corpus encoded",
                       lambda: tokenizer.encode_corpus(text), show=learned and tokenizer.learns_merges)
         val = None

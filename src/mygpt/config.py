@@ -8,10 +8,9 @@ Field help texts live in the fields' metadata; ``mygpt train --help`` shows them
 """
 
 import math
-import warnings
 from dataclasses import asdict, dataclass, field, fields
 
-from .errors import MyGPTWarning, require
+from .errors import MyGPTWarning, notify, require
 from .utils import cosine_warmup_lr
 
 NORM_TYPES = ("layer", "rms")
@@ -179,9 +178,9 @@ class TrainConfig(_FromDict):
         _one_of(values, "schedule", SCHEDULES)
         if self.schedule == "cosine" and self.warmup >= self.steps:
             peak = max(cosine_warmup_lr(s, self.warmup, self.steps, self.lr) for s in (self.steps - 1, self.steps))
-            warnings.warn(MyGPTWarning(lambda n: f"{n('warmup')} {self.warmup} is not shorter than {n('steps')} "
-                                                 f"{self.steps}: the learning rate never reaches {n('lr')} "
-                                                 f"{self.lr:g} (it peaks at {peak:.2e})"), stacklevel=3)
+            notify(lambda n: f"{n('warmup')} {self.warmup} is not shorter than {n('steps')} {self.steps}: the "
+                             f"learning rate never reaches {n('lr')} {self.lr:g} (it peaks at {peak:.2e})",
+                   MyGPTWarning, stacklevel=3)
 
     def check_model(self, model_config: GPTConfig) -> None:
         """Training windows must fit the model's context window."""

@@ -103,9 +103,10 @@ class MyGPTNotice(MyGPTWarning):
     download), said once; the CLI prints it as one line ``mygpt: <message>``."""
 
 
-def notify(describe: Describe, category: type[MyGPTWarning] = MyGPTNotice) -> None:
-    """Tell the caller something through Python's warnings, the library's one channel for notices."""
-    warnings.warn(category(describe), stacklevel=3)
+def notify(describe: Describe, category: type[MyGPTWarning] = MyGPTNotice, stacklevel: int = 2) -> None:
+    """Tell the caller something through Python's warnings, the library's one channel for notices and
+    warnings. ``stacklevel`` counts from the function that calls ``notify`` (2: the line that called it)."""
+    warnings.warn(category(describe), stacklevel=stacklevel + 1)
 
 
 class MissingExtraError(MyGPTError, ImportError):

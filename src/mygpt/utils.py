@@ -5,6 +5,7 @@ import contextlib
 import math
 import numbers
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,15 @@ import torch
 from torch import nn
 
 from .errors import require
+
+# Where a long library job tells of its progress (a tokenizer learning merges, a benchmark's stages): a
+# function given each line, which the CLI prints and a library caller may leave silent.
+Log = Callable[[str], None]
+
+
+def silent(line: str) -> None:
+    """The default ``log``: a library caller is not told of the progress."""
+
 
 VOCAB = ("I", "love", "AI", "!")
 

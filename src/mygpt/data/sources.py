@@ -16,13 +16,8 @@ import torch
 
 from ..errors import require
 from ..tokenizer import Tokenizer, tokenizer_for
+from ..utils import Log, silent
 from .shards import TokenShards, load_prepared
-
-Log = Callable[[str], None]
-
-
-def silent(line: str) -> None:
-    """The default ``log``: a library caller is not told of the tokenizer's progress."""
 
 
 @dataclass(frozen=True)

@@ -14,15 +14,15 @@ memory and disk a run needs, and whether a resume continues the same run).
 """
 
 import dataclasses
-import warnings
 from dataclasses import dataclass
 
 import torch
 
 from ..config import GPTConfig, TrainConfig
-from ..data.sources import Log, Source, TrainingData, silent
-from ..errors import MyGPTWarning
+from ..data.sources import Source, TrainingData
+from ..errors import MyGPTWarning, notify
 from ..files.outputs import check_disk_space, check_new_file, check_output
+from ..utils import Log, silent
 from .distributed import SINGLE, World
 from .memory import check_training_memory, count_parameters
 from .resume import check_resume, fingerprint, resumable_state
@@ -100,6 +100,5 @@ def check_run(plan: Plan, device: torch.device, world: World = SINGLE, log: Log 
 
 def _warn_pointless(tokenizer) -> None:
     if tokenizer.vocab_size == 1:
-        warnings.warn(f"the training text has a single distinct token ({tokenizer.chars[0]!r}): the model "
-                      "can only learn to repeat it and its loss goes to 0; use a richer text",
-                      MyGPTWarning, stacklevel=4)
+        notify(f"the training text has a single distinct token ({tokenizer.chars[0]!r}): the model can only "
+               "learn to repeat it and its loss goes to 0; use a richer text", MyGPTWarning, stacklevel=4)

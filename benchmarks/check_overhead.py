@@ -14,12 +14,12 @@ import sys
 import time
 
 import torch
-from mygpt.run_guards import LossWatch, RunSaver
 
 import mygpt.model as model_module
 from mygpt import GPT, CharTokenizer, set_seed
 from mygpt.config import TrainConfig
 from mygpt.train import setup_training
+from mygpt.train.guards import LossWatch, RunSaver
 from mygpt.utils import get_batch
 
 STEPS_PER_BLOCK = 10

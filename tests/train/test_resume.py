@@ -15,7 +15,7 @@ from support.training import stop_after
 
 from mygpt import GPT, CharTokenizer, save_checkpoint, set_seed
 from mygpt.checkpoint import read_checkpoint
-from mygpt.cli.train import resume_command
+from mygpt.cli import resume_command
 from mygpt.config import TrainConfig
 from mygpt.errors import CheckpointError, ConfigError, TrainingStopped
 from mygpt.train import train

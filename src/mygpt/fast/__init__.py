@@ -11,10 +11,9 @@ from .threads import prefer_sleeping_threads
 
 prefer_sleeping_threads()  # before anything imports torch, which reads the policy once
 
-import sys
-
 from torch import nn
 
+from ..errors import notify
 from .compile import compile_blocks, compile_unavailable_reason, plan_compile
 from .hardware import bf16_is_native, bf16_is_slow, cpu_flags, cpu_name
 from .precision import enable_tf32, fast_precision
@@ -35,7 +34,7 @@ def prepare_fast(model: nn.Module, compile_model: bool = False) -> nn.Module:
     if compile_model:
         reason = compile_unavailable_reason(device)
         if reason is not None:
-            print(f"mygpt: {reason}; the fast path runs uncompiled", file=sys.stderr)
+            notify(f"{reason}; the fast path runs uncompiled")
             return model
         compile_blocks(model)
     return model

@@ -42,7 +42,8 @@ _TRAINING = {"optimizer": "muon", "schedule": "cosine", "max_grad_norm": 1.0, "f
 
 RECIPES = {
     "fast-cpu": Recipe(
-        "a small model that beats nanoGPT's CPU recipe in its own time (about 90 s on 2 CPU cores)",
+        "a small char-level model with Muon, about 2 minutes of one CPU core; val 1.61 on Tiny "
+        "Shakespeare (docs/time-to-loss.md)",
         model={**_MODERN, "embed_dim": 64, "num_heads": 4, "num_layers": 4, "max_seq_len": 64},
         train={**_TRAINING, "steps": 2600, "batch_size": 16, "seq_len": 64, "lr": 6e-3, "muon_lr": 0.02,
                "warmup": 100}),

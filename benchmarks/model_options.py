@@ -86,7 +86,7 @@ def run(name: str, seed: int, budget: float, tokenizer, train_ids, val_ids, work
     with contextlib.redirect_stdout(io.StringIO()):
         train(model, tokenizer, train_ids, None, training, os.path.join(work, f"{name}.ckpt"), handle_signals=False)
     cpu_s = time.process_time() - start
-    model.eval()
+    model.set_fast(False)  # the exact path: no weight copies that an optimizer step could leave stale
     return {"variant": name, "seed": seed, "steps": steps, "cpu_ms_per_step": round(per_step * 1e3, 2),
             "train_cpu_s": round(cpu_s, 1), "val_loss": round(evaluate(model, val_ids, model.max_seq_len, 64).loss, 4),
             "load_average_1min": round(os.getloadavg()[0], 2)}

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from .errors import ConfigError
+from .fast.weight_copies import kept_copies
 
 
 class Step(NamedTuple):
@@ -134,22 +135,23 @@ def _steps(model, ids: torch.Tensor, max_new_tokens: int, temperature: float, to
     length = ids.shape[1]
     cache = model.new_cache() if use_cache else None
     done = None
-    for _ in range(max_new_tokens):
-        if cache is not None and length <= window_len:
-            logits, _ = model(ids[:, cache.length:], cache=cache)
-        else:
-            logits, _ = model(ids[:, -window_len:])
-        logits = logits[:, -1, :]
-        next_ids, probs = sample_next(logits, temperature, top_k, top_p)
-        if stops is not None:
-            if done is not None:
-                next_ids = torch.where(done, ids[:, -1:], next_ids)  # a stopped row repeats its stop id
-            done = torch.isin(next_ids, stops)
-        ids = torch.cat([ids[:, -window_len:], next_ids], dim=1)
-        length += 1
-        yield Step(next_ids, probs, logits)
-        if done is not None and bool(done.all()):
-            return
+    with kept_copies(model):  # the weights stay as they are while this stream draws
+        for _ in range(max_new_tokens):
+            if cache is not None and length <= window_len:
+                logits, _ = model(ids[:, cache.length:], cache=cache)
+            else:
+                logits, _ = model(ids[:, -window_len:])
+            logits = logits[:, -1, :]
+            next_ids, probs = sample_next(logits, temperature, top_k, top_p)
+            if stops is not None:
+                if done is not None:
+                    next_ids = torch.where(done, ids[:, -1:], next_ids)  # a stopped row repeats its stop id
+                done = torch.isin(next_ids, stops)
+            ids = torch.cat([ids[:, -window_len:], next_ids], dim=1)
+            length += 1
+            yield Step(next_ids, probs, logits)
+            if done is not None and bool(done.all()):
+                return
 
 
 def generate(model, prompt_ids: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,

@@ -106,13 +106,16 @@ def estimate_val_loss(model, val_data: torch.Tensor, batch_size: int, seq_len: i
     Draws from the global generator (one ``randint`` per batch), so it shifts later training batches.
     Builds no autograd graph; the losses are the same as with gradients tracked.
     """
+    from .fast.weight_copies import kept_copies
+
     was_training = model.training
     model.eval()
     losses = []
-    for _ in range(n_eval_batches):
-        x, y = get_batch(val_data, batch_size, seq_len)
-        _, loss = model(x, y)
-        losses.append(loss.item())
+    with kept_copies(model):
+        for _ in range(n_eval_batches):
+            x, y = get_batch(val_data, batch_size, seq_len)
+            _, loss = model(x, y)
+            losses.append(loss.item())
     if was_training:
         model.train()
     return sum(losses) / len(losses)

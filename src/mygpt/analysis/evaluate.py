@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import torch
 
+from ..fast.weight_copies import kept_copies
+
 
 def text_unit(tokenizer) -> str:
     """``"byte"`` for a byte-level tokenizer (``tokenizer.byte_level`` is true), else ``"char"``."""
@@ -71,12 +73,13 @@ def evaluate(model, ids: torch.Tensor, seq_len: int, batch_size: int = 32, progr
     model.eval()
     total, tokens = 0.0, 0
     try:
-        for batch in tqdm(batches, desc="eval", unit="batch", disable=not progress, leave=False):
-            x = torch.stack([ids[s:s + n] for s, n in batch]).to(device)
-            y = torch.stack([ids[s + 1:s + 1 + n] for s, n in batch]).to(device)
-            _, loss = model(x, y)
-            total += loss.double().item() * y.numel()
-            tokens += y.numel()
+        with kept_copies(model):
+            for batch in tqdm(batches, desc="eval", unit="batch", disable=not progress, leave=False):
+                x = torch.stack([ids[s:s + n] for s, n in batch]).to(device)
+                y = torch.stack([ids[s + 1:s + 1 + n] for s, n in batch]).to(device)
+                _, loss = model(x, y)
+                total += loss.double().item() * y.numel()
+                tokens += y.numel()
     finally:
         model.train(was_training)
     return Evaluation(total / tokens, tokens, len(spans), seq_len)

@@ -8,14 +8,13 @@ so it loads with ``weights_only=True`` like the rest. Without a training state, 
 writes exactly the book's payload.
 """
 
-import contextlib
 import os
-import tempfile
 
 import torch
 
 from .config import GPTConfig
 from .errors import CheckpointError
+from .files.outputs import OutputKind, write_output
 from .model import GPT
 from .tokenizer import BPETokenizer, ByteBPETokenizer, CharTokenizer
 
@@ -83,8 +82,10 @@ def _load_tokenizer(ckpt: dict, kind: str):
 def save_checkpoint(model, tokenizer, path: str, training_state: dict | None = None) -> None:
     """Write model weights, tokenizer and config to ``path`` atomically (unique temp file, fsync, rename).
 
-    A previous file at ``path`` survives an interrupted or failed save and no temporary file is left;
-    a failed write (disk full, I/O error) raises ``CheckpointError``.
+    Goes through mygpt's guarded way out (``files.outputs``): a file at ``path`` that is not a mygpt
+    checkpoint is never replaced, and a path another process is writing is refused. A previous file
+    at ``path`` survives an interrupted or failed save and no temporary file is left; a failed write
+    (disk full, I/O error) raises ``CheckpointError``.
     """
     kind, state = tokenizer_state(tokenizer)
     payload = {
@@ -98,57 +99,30 @@ def save_checkpoint(model, tokenizer, path: str, training_state: dict | None = N
         payload["torch_version"] = str(torch.__version__)
         payload["training_state"] = training_state
     try:
-        _write_atomically(payload, path)
+        write_output(path, CHECKPOINT, lambda f: torch.save(payload, f))
     except OSError as err:
         raise CheckpointError(f"could not save the checkpoint {path}: {err.strerror or _reason(err)}; "
                               "the previous file there (if any) is intact") from err
 
 
-def _write_atomically(payload: dict, path: str) -> None:
-    """``torch.save`` into a temporary file of its own next to ``path``, flushed to disk, then renamed.
-
-    The unique name lets two processes save to one path without clobbering each other's half-written
-    file; fsync before the rename means a crash leaves either the old file or the complete new one.
-    """
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600 would make checkpoints private to their owner
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)
-        raise
-    _fsync_directory(directory)
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _fsync_directory(directory: str) -> None:
-    """Make the rename itself durable where the platform allows opening a directory."""
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def is_checkpoint(path: str) -> bool:
-    """Whether ``path`` holds a readable mygpt checkpoint (a file ``mygpt train`` may replace)."""
+    """Whether ``path`` holds a mygpt checkpoint (a file mygpt may replace).
+
+    Only the file's structure is read (its tensors are memory-mapped, not loaded), so asking is
+    cheap however large the checkpoint; files in torch's legacy format are read whole.
+    """
     try:
-        read_checkpoint(path)
-    except CheckpointError:
-        return False
-    return True
+        ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # noqa: BLE001 - not a zip-format torch file, or no torch file at all
+        try:
+            read_checkpoint(path)
+        except CheckpointError:
+            return False
+        return True
+    return isinstance(ckpt, dict) and "model_state_dict" in ckpt and "config" in ckpt
+
+
+CHECKPOINT = OutputKind("a mygpt checkpoint", "checkpoints", is_checkpoint, CheckpointError)
 
 
 def read_checkpoint(path: str) -> dict:

@@ -1,5 +1,6 @@
 """Small shared helpers: the running-example vocabulary, seeding, devices, batching, LR schedule."""
 
+import hashlib
 import math
 import numbers
 import os
@@ -119,6 +120,15 @@ def estimate_val_loss(model, val_data: torch.Tensor, batch_size: int, seq_len: i
     if was_training:
         model.train()
     return sum(losses) / len(losses)
+
+
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes, read a megabyte at a time (hex)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def cache_dir() -> Path:

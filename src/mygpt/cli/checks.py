@@ -11,6 +11,7 @@ import os
 import torch
 
 from ..errors import ConfigError
+from ..files.outputs import check_output
 from ..generate import check_sampling
 from ..tokenizer import require_tokenizers
 from ..utils import MAX_SEED
@@ -47,16 +48,6 @@ def check_corpus_args(args: argparse.Namespace) -> None:
         require_tokenizers()
 
 
-def check_output_path(path: str) -> None:
-    """The checkpoint must be creatable: an existing directory to write into, and not a directory."""
-    require(not os.path.isdir(path), f"--output {path} is a directory; give a file name such as "
-                                     f"{os.path.join(path, 'model.ckpt')}")
-    parent = os.path.dirname(path) or "."
-    require(os.path.isdir(parent), f"--output {path}: directory {parent} does not exist; create it first")
-    require(os.access(parent, os.W_OK), f"--output {path}: directory {parent} is not writable; "
-                                        "choose another --output")
-
-
 def check_seed(seed: int, *, uses: int = 1, offset: int = 0) -> None:
     """``--seed`` of ``train`` and ``generate``: every seed the command derives must fit the generators.
 
@@ -91,16 +82,12 @@ def check_prompt(prompt: str, known_chars: list[str] | None) -> None:
 
 
 def check_figure_path(path: str) -> None:
-    """A figure's ``--out``: a .png, .svg or .pdf name in an existing, writable directory.
+    """A figure's ``--out``: a .png, .svg or .pdf name, new or a figure mygpt drew, in a writable directory.
 
     The extension rule also keeps a slip such as ``--out model.ckpt`` from overwriting a checkpoint.
     """
-    from ..analysis.plots import FIGURE_FORMATS
+    from ..analysis.plots import FIGURE, FIGURE_FORMATS
 
     require(os.path.splitext(path)[1].lower() in FIGURE_FORMATS,
             f"--out {path}: a figure must end in {', '.join(FIGURE_FORMATS)}, e.g. loss.png")
-    require(not os.path.isdir(path), f"--out {path} is a directory; give a file name such as "
-                                     f"{os.path.join(path, 'figure.png')}")
-    parent = os.path.dirname(path) or "."
-    require(os.path.isdir(parent), f"--out {path}: directory {parent} does not exist; create it first")
-    require(os.access(parent, os.W_OK), f"--out {path}: directory {parent} is not writable")
+    check_output(path, FIGURE, flag="--out")

@@ -1,9 +1,7 @@
 """``mygpt train``: the book's command (Ch.18-28), plus a built-in corpus and a few conveniences."""
 
 import argparse
-import contextlib
 import dataclasses
-import os
 import shlex
 import sys
 import time
@@ -13,15 +11,16 @@ from ..config import GPTConfig, TrainConfig, field_help
 from ..data.corpus import load_corpus
 from ..data.shards import is_prepared, load_prepared
 from ..errors import ConfigError, TrainingStopped
-from ..files.outputs import check_disk_space, check_output, output_lock
+from ..files.outputs import check_disk_space
 from ..model import GPT
 from ..tokenizer import CharTokenizer, encode_corpus, train_tokenizer
 from ..train.distributed import World, close_world, init_world, main_only_stdout
+from ..train.guards import run_outputs
 from ..train.loop import train
 from ..train.memory import check_training_memory, count_parameters
 from ..train.resume import check_resume, fingerprint, resumable_state
 from ..utils import set_seed
-from .checks import check_corpus_args, check_device, check_output_path, check_seed, check_val_every
+from .checks import check_corpus_args, check_device, check_seed, check_val_every
 from .common import DEVICE_HELP, DEVICES, FAST_HELP, PRECISION_HELP, HelpFormatter, add_below, flag, sample
 from .finetune import init_from
 
@@ -174,12 +173,14 @@ def _train_command(args: argparse.Namespace) -> None:
         check_val_every(args)
     check_seed(args.seed, offset=42)
     check_device(args.device)
-    check_output_path(args.output)
     resume = _read_resume(args.resume)
     world, device = init_world(args.device)
+    inputs = {args.text_file: "the training text", args.resume: "the --resume checkpoint",
+              args.init: "the --init checkpoint"}
+    inputs.pop(args.output if args.output in (args.resume, args.init) else None, None)  # continuing in place
     finished = False
     try:
-        with main_only_stdout(world), output_lock(args.output) if world.is_main else contextlib.nullcontext():
+        with main_only_stdout(world), run_outputs(args.output, inputs, "--output", enabled=world.is_main):
             _train_locked(args, model_config, train_config, resume, world, device)
         finished = True
     finally:
@@ -189,8 +190,6 @@ def _train_command(args: argparse.Namespace) -> None:
 def _text_data(args: argparse.Namespace, model_config: GPTConfig, train_config: TrainConfig) -> tuple:
     """``(tokenizer, train, val, corpus chars, model config, --init weights)`` from a text file (the book's way)."""
     text, source = load_corpus(args.text_file)
-    check_output(args.output, text_path=args.text_file if args.text_file and os.path.isfile(args.text_file)
-                 else None)
     if args.text_file is None:
         print(f"corpus:       {source}")
     weights = None
@@ -212,7 +211,6 @@ def _prepared_data(args: argparse.Namespace, model_config: GPTConfig, train_conf
     if args.tokenizer != "char" or args.val_split > 0 or args.init is not None:
         raise ConfigError(f"{args.text_file} was prepared with its tokenizer and validation split; drop "
                           "--tokenizer, --val-split and --init (set the first two in mygpt prepare)")
-    check_output(args.output)
     tokenizer, meta, data, val_data = load_prepared(args.text_file)
     print(f"corpus:       {args.text_file} (prepared, {meta['tokens']:,} tokens)")
     args.tokenizer = meta["tokenizer"]

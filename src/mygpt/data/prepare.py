@@ -4,8 +4,9 @@
 builds the tokenizer (char: every character of the corpus; BPE: trained on the first
 ``bpe_train_bytes`` characters, the book's ``--bpe-train-bytes`` rule), encodes the stream on all cores
 and writes train/val token shards with the book's split rule: the first ``1 - val_split`` of the tokens
-train, the rest validate (Ch.21). ``meta.json`` is written last, so a half-written directory is never
-taken for a prepared one. ``shards`` reads them back.
+train, the rest validate (Ch.21). The folder appears only once complete (``meta.json`` is written
+last, then the folder is renamed into place), so a half-written one is never taken for a prepared one.
+``shards`` reads them back, checking every file against ``meta.json``.
 """
 
 import json
@@ -19,7 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CorpusError
+from ..files.outputs import OutputKind, write_directory
 from ..tokenizer import BPETokenizer, ByteBPETokenizer, CharTokenizer, encode_corpus
+from ..utils import file_sha256
 from .shards import FORMAT, META, TOKENIZER_FILE
 
 CHUNK_CHARS = 1 << 20
@@ -221,6 +224,12 @@ def _split_shards(out: Path, sizes: list[int], n_train: int, dtype: np.dtype) ->
     return split
 
 
+PREPARED_FOLDER = OutputKind("a prepared folder", "prepared folders", lambda path: not any(os.scandir(path)),
+                             CorpusError, folder=True,
+                             refusal="already exists and is not an empty folder; choose a new --out folder "
+                                     "(prepare never overwrites)")
+
+
 def prepare(inputs: Iterable[str], out: str, tokenizer: str = "char", num_merges: int = 1024,
             bpe_train_bytes: int = DEFAULT_BPE_TRAIN_BYTES, val_split: float = 0.0,
             workers: int | None = None, shard_tokens: int = SHARD_TOKENS,
@@ -230,19 +239,33 @@ def prepare(inputs: Iterable[str], out: str, tokenizer: str = "char", num_merges
     Two streaming passes: a survey (characters, size, BPE sample), then encoding on ``workers``
     processes (default: every core). ``progress(done, total)`` is called as each chunk is
     written (a progress bar). Memory holds the BPE sample and a few chunks per worker, never the corpus.
+
+    The folder is written the guarded way (``files.outputs.write_directory``): ``out`` must be new or
+    empty, a second ``prepare`` into it is refused while this one runs (``<out>.lock``), and the files
+    are written under a temporary name beside ``out`` that becomes ``out`` only once complete, so an
+    interrupted run leaves nothing behind.
     """
     if not 0.0 <= val_split < 1.0:
         raise ValueError(f"val_split must be in [0, 1) (got {val_split}), e.g. 0.1")
     kind = tokenizer_kind(tokenizer)
     files = text_files(inputs)
-    out_dir = Path(out)
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise CorpusError(f"{out} already exists and is not an empty folder; choose a new --out folder "
-                          "(prepare never overwrites)")
+    result = {}
+
+    def fill(folder: str) -> None:
+        result.update(_prepare_into(Path(folder), files, tokenizer, kind, num_merges, bpe_train_bytes,
+                                    val_split, workers, shard_tokens, progress))
+
+    write_directory(out, PREPARED_FOLDER, fill, flag="--out")
+    return result
+
+
+def _prepare_into(out_dir: Path, files: list[Path], tokenizer: str, kind: TokenizerKind, num_merges: int,
+                  bpe_train_bytes: int, val_split: float, workers: int | None, shard_tokens: int,
+                  progress: Callable[[int, int], None] | None) -> dict:
+    """``prepare``'s work, into the (temporary) folder ``out_dir``."""
     found = survey(files, (bpe_train_bytes or None) if kind.needs_sample else 0)
     tok = kind.build(found, num_merges)
     dtype = token_dtype(tok.vocab_size)
-    out_dir.mkdir(parents=True, exist_ok=True)
     tok.save(str(out_dir / TOKENIZER_FILE))
     writer, done = _ShardWriter(out_dir, shard_tokens), 0
     try:
@@ -257,9 +280,7 @@ def prepare(inputs: Iterable[str], out: str, tokenizer: str = "char", num_merges
     n_train = int((1.0 - val_split) * n_tokens)
     meta = {"format": FORMAT, "tokenizer": tokenizer, "vocab_size": tok.vocab_size, "dtype": dtype.name,
             "chars": found.n_chars, "tokens": n_tokens, "val_split": val_split,
+            "tokenizer_sha256": file_sha256(out_dir / TOKENIZER_FILE),
             "inputs": [str(f) for f in files], **_split_shards(out_dir, writer.sizes, n_train, dtype)}
-    tmp = out_dir / (META + ".tmp")
-    tmp.write_text(json.dumps(meta, indent=1))
-    os.replace(tmp, out_dir / META)
+    (out_dir / META).write_text(json.dumps(meta, indent=1))
     return meta
-

@@ -18,6 +18,7 @@ import torch
 
 from ..config import GPTConfig
 from ..errors import InteropError
+from ..files.outputs import OutputKind, write_directory
 from ..model import GPT
 from ..tokenizer import (
     _WORD_RE,
@@ -211,15 +212,37 @@ def save_hf_tokenizer(tokenizer, directory: str, max_length: int) -> None:
         json.dump(settings, f, indent=2)
 
 
+# The files ``save_hf`` writes; a folder already holding any of them is not written into.
+EXPORTED = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "vocab.json",
+            "merges.txt")
+
+
+def _holds_no_model(directory: str) -> bool:
+    return not any(os.path.lexists(os.path.join(directory, name)) for name in EXPORTED)
+
+
+HF_FOLDER = OutputKind("a Hugging Face folder", "Hugging Face folders", _holds_no_model, InteropError,
+                       folder=True, refusal="already holds a model (config.json, weights or tokenizer files); "
+                                            "choose a new or empty directory")
+
+
 def save_hf(model: GPT, tokenizer: CharTokenizer | BPETokenizer | ByteBPETokenizer, directory: str) -> None:
-    """Write ``config.json``, ``model.safetensors`` and the tokenizer files into ``directory`` (created)."""
+    """Write ``config.json``, ``model.safetensors`` and the tokenizer files into ``directory`` (created).
+
+    The guarded way (``files.outputs.write_directory``): a directory that already holds a model is
+    refused, a second export into it while this one runs too, and the files appear only once all of
+    them are written.
+    """
     from safetensors.torch import save_file
 
     eos_id = tokenizer.tokenizer.token_to_id(END_OF_TEXT) if isinstance(tokenizer, ByteBPETokenizer) else None
     config = config_to_hf(model.config, eos_id)
     weights = state_dict_to_hf(model)
-    os.makedirs(directory, exist_ok=True)
-    with open(os.path.join(directory, "config.json"), "w", encoding="utf-8") as f:
-        json.dump(config, f, indent=2)
-    save_file(weights, os.path.join(directory, "model.safetensors"), metadata={"format": "pt"})
-    save_hf_tokenizer(tokenizer, directory, model.max_seq_len)
+
+    def fill(folder: str) -> None:
+        with open(os.path.join(folder, "config.json"), "w", encoding="utf-8") as f:
+            json.dump(config, f, indent=2)
+        save_file(weights, os.path.join(folder, "model.safetensors"), metadata={"format": "pt"})
+        save_hf_tokenizer(tokenizer, folder, model.max_seq_len)
+
+    write_directory(directory, HF_FOLDER, fill)

@@ -19,7 +19,7 @@ from ..fast.compile import CompilePlan, measure_compile, plan_compile
 from ..fast.precision import fast_precision
 from ..utils import cosine_warmup_lr, estimate_val_loss, get_batch
 from .distributed import SINGLE, World, no_sync_unless
-from .guards import LossWatch, RunSaver
+from .guards import LossWatch, RunSaver, run_outputs
 from .memory import check_training_memory
 from .metrics import MetricsWriter, metrics_path
 from .optim import make_optimizer
@@ -118,7 +118,7 @@ def _warn_pointless(tokenizer) -> None:
     if tokenizer.vocab_size == 1:
         warnings.warn(f"the training text has a single distinct token ({tokenizer.chars[0]!r}): the model "
                       "can only learn to repeat it and its loss goes to 0; use a richer text",
-                      MyGPTWarning, stacklevel=3)
+                      MyGPTWarning, stacklevel=4)
 
 
 def train(model, tokenizer, train_data: torch.Tensor, val_data: torch.Tensor | None, config: TrainConfig,
@@ -143,6 +143,13 @@ def train(model, tokenizer, train_data: torch.Tensor, val_data: torch.Tensor | N
     """
     config.check_model(model.config)
     config.check_data(len(train_data), None if val_data is None else len(val_data))
+    with run_outputs(output, enabled=world.is_main):
+        _train(model, tokenizer, train_data, val_data, config, output, progress, resume, handle_signals, world)
+
+
+def _train(model, tokenizer, train_data, val_data, config: TrainConfig, output: str, progress: bool,
+           resume: dict | None, handle_signals: bool, world: World) -> None:
+    """``train`` once its outputs are checked and held."""
     _warn_pointless(tokenizer)
     device = next(model.parameters()).device
     check_training_memory(model.config, config, device, model.num_params())
@@ -157,8 +164,8 @@ def train(model, tokenizer, train_data: torch.Tensor, val_data: torch.Tensor | N
         start = restore(resume, model, setup.optimizer, batches, world.is_main)
     steps, batch_size, seq_len = config.steps, config.batch_size, config.seq_len
     bar = Progress(steps - start, batch_size * seq_len, enabled=progress and world.is_main)
-    metrics = MetricsWriter(metrics_path(output), batch_size * seq_len, resume_step=start) if world.is_main \
-        else None
+    metrics = MetricsWriter(metrics_path(output), batch_size * seq_len, resume_step=start, checkpoint=output) \
+        if world.is_main else None
     with stop_signals(handle_signals and world.size == 1) as stop:
         try:
             for step in range(start + 1, steps + 1):

@@ -16,7 +16,7 @@ from .config import GPTConfig
 from .errors import CheckpointError
 from .files.outputs import OutputKind, write_output
 from .model import GPT
-from .tokenizer import BPETokenizer, ByteBPETokenizer, CharTokenizer
+from .tokenizer import BPETokenizer, ByteBPETokenizer, CharTokenizer, tokenizer_from_state
 
 _RECREATE = "re-create it with `mygpt train`"
 
@@ -50,8 +50,13 @@ def _gpt2_options(model) -> dict:
 
 
 def model_config(ckpt: dict) -> GPTConfig:
-    """The ``GPTConfig`` stored in a checkpoint payload, with the book's defaults for older formats."""
+    """The ``GPTConfig`` stored in a checkpoint payload, with the book's defaults for older formats.
+
+    ``GPTConfig`` checks every value (``ConfigError``, a ``ValueError``); a missing key is a ``KeyError``.
+    """
     config = ckpt["config"]
+    if not isinstance(config, dict):
+        raise TypeError("its config is not a mapping")
     return GPTConfig(vocab_size=config["vocab_size"], embed_dim=config["embed_dim"],
                      num_heads=config["num_heads"], num_layers=config["num_layers"],
                      max_seq_len=config["max_seq_len"], norm_type=config.get("norm_type", "layer"),
@@ -71,12 +76,10 @@ def tokenizer_state(tokenizer) -> tuple[str, dict]:
 
 
 def _load_tokenizer(ckpt: dict, kind: str):
-    if kind == "bytebpe":
-        return ByteBPETokenizer.from_json(ckpt["tokenizer_state"]["json"])
-    if kind == "bpe":
-        state = ckpt["tokenizer_state"]
-        return BPETokenizer(state["chars"], state["merges"])
-    return CharTokenizer(ckpt["tokenizer_chars"])
+    """The payload's tokenizer, checked (``tokenizer_from_state``); the book's files keep a char
+    tokenizer's alphabet in ``tokenizer_chars``."""
+    state = {"chars": ckpt.get("tokenizer_chars")} if kind == "char" else ckpt.get("tokenizer_state")
+    return tokenizer_from_state(kind, state)
 
 
 def save_checkpoint(model, tokenizer, path: str, training_state: dict | None = None) -> None:
@@ -156,15 +159,34 @@ def load_checkpoint(path: str) -> tuple[GPT, CharTokenizer | BPETokenizer | Byte
 
 def saved_tokenizer_kind(ckpt: dict) -> str:
     """The tokenizer kind a checkpoint payload names ("char", the book's first format, when none)."""
-    return ckpt["config"].get("tokenizer_kind", ckpt.get("tokenizer_kind", "char"))
+    config = ckpt["config"] if isinstance(ckpt.get("config"), dict) else {}
+    return config.get("tokenizer_kind", ckpt.get("tokenizer_kind", "char"))
 
 
-def rebuild(ckpt: dict, path: str) -> tuple[GPT, CharTokenizer | BPETokenizer | ByteBPETokenizer]:
-    """The model (on CPU, training mode) and tokenizer of a payload ``read_checkpoint`` returned."""
+def non_finite_weights(model) -> list[str]:
+    """The names of the model's parameters that hold NaN or infinite values (its masks hold -inf by design)."""
+    return [name for name, t in model.named_parameters() if not bool(torch.isfinite(t).all())]
+
+
+def rebuild(ckpt: dict, path: str, finite: bool = True
+            ) -> tuple[GPT, CharTokenizer | BPETokenizer | ByteBPETokenizer]:
+    """The model (on CPU, training mode) and tokenizer of a payload ``read_checkpoint`` returned.
+
+    Everything is checked: the config's types and values, the tokenizer's state, the weights' names
+    and shapes against the config and (unless ``finite=False``) that they hold no NaN or infinity,
+    which no sampling or evaluation survives. A problem raises ``CheckpointError`` naming it.
+    """
     try:
         tokenizer = _load_tokenizer(ckpt, saved_tokenizer_kind(ckpt))
         model = GPT.from_config(model_config(ckpt))
+        if not isinstance(ckpt["model_state_dict"], dict):
+            raise TypeError("model_state_dict is not a mapping")
         model.load_state_dict(ckpt["model_state_dict"])
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
         raise CheckpointError(f"checkpoint {path} is inconsistent ({_reason(err)}); {_RECREATE}") from err
+    bad = non_finite_weights(model) if finite else []
+    if bad:
+        raise CheckpointError(f"checkpoint {path} holds NaN or infinite weights ({', '.join(bad[:3])}"
+                              f"{', ...' if len(bad) > 3 else ''}): it cannot predict anything; use an earlier "
+                              "checkpoint of the run or train again (a lower --lr or --max-grad-norm 1.0)")
     return model, tokenizer

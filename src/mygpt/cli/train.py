@@ -238,7 +238,7 @@ def _train_locked(args: argparse.Namespace, model_config: GPTConfig, train_confi
     model.to(device)
     if resume is not None:
         check_resume(resume, model, tokenizer, train_config, (fingerprint(data), fingerprint(val_data)),
-                     args.resume)
+                     args.resume, world.size)
 
     print(f"device:       {device}")
     print(f"precision:    {args.precision}")

@@ -49,12 +49,12 @@ class RunSaver:
     """Writes this run's checkpoints (each with its resumable training state) and remembers the last one.
 
     Only an ``enabled`` saver writes: of several training processes, rank 0 alone saves. ``batches``
-    is the batch stream's own generator when there is one (several processes).
+    is the batch stream's own generator when there is one (several processes, ``world_size``).
     """
 
     def __init__(self, model, tokenizer, output: str, optimizer, config: TrainConfig, data_ids: tuple,
-                 batches: torch.Generator | None = None, enabled: bool = True):
-        self.model, self.tokenizer, self.output = model, tokenizer, output
+                 batches: torch.Generator | None = None, enabled: bool = True, world_size: int = 1):
+        self.model, self.tokenizer, self.output, self.world_size = model, tokenizer, output, world_size
         self.optimizer, self.config, self.data_ids, self.batches = optimizer, config, data_ids, batches
         self.enabled = enabled
         self.last_step: int | None = None
@@ -62,7 +62,8 @@ class RunSaver:
     def save(self, step: int) -> None:
         if not self.enabled:
             return
-        state = training_state(step, self.optimizer, self.config, self.model, self.data_ids, self.batches)
+        state = training_state(step, self.optimizer, self.config, self.model, self.data_ids, self.batches,
+                               self.world_size)
         save_checkpoint(self.model, self.tokenizer, self.output, state)
         self.last_step = step
 

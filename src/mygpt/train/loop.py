@@ -156,11 +156,12 @@ def _train(model, tokenizer, train_data, val_data, config: TrainConfig, output: 
     data_ids = (fingerprint(train_data), fingerprint(val_data))
     setup = setup_training(model, config, world)
     batches = world.batch_stream(config.seed)
-    saver = RunSaver(model, tokenizer, output, setup.optimizer, config, data_ids, batches, enabled=world.is_main)
+    saver = RunSaver(model, tokenizer, output, setup.optimizer, config, data_ids, batches, enabled=world.is_main,
+                     world_size=world.size)
     watch = LossWatch(device, config, saver)
     start = 0
     if resume is not None:
-        check_resume(resume, model, tokenizer, config, data_ids)
+        check_resume(resume, model, tokenizer, config, data_ids, world_size=world.size)
         start = restore(resume, model, setup.optimizer, batches, world.is_main)
     steps, batch_size, seq_len = config.steps, config.batch_size, config.seq_len
     bar = Progress(steps - start, batch_size * seq_len, enabled=progress and world.is_main)

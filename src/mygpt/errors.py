@@ -39,6 +39,10 @@ class OutputError(MyGPTError):
     folder where no file can be created (see ``files.outputs``)."""
 
 
+class StdoutError(MyGPTError):
+    """stdout cannot be written (a full disk, an I/O error): what the command prints is lost."""
+
+
 class MetricsError(MyGPTError):
     """A metrics file (``NAME.metrics.jsonl``) that is missing, unreadable or not what ``mygpt train`` writes."""
 

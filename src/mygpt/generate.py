@@ -75,6 +75,16 @@ def _check_prompt(prompt_ids: torch.Tensor, vocab_size: int | None) -> None:
     _check_ids("prompt_ids", prompt_ids, vocab_size)
 
 
+def _scaled(logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """``logits / temperature`` (Ch.15); a row whose quotient overflows (a temperature such as 1e-39) gets
+    the limit of that division as the temperature goes to 0 instead: 0 for its largest logits, ``-inf``
+    elsewhere, so the draw is greedy (ties shared) rather than NaN. Other rows are the book's, bit for bit."""
+    scaled = logits / temperature
+    overflowed = torch.isinf(scaled).any(dim=-1, keepdim=True) & torch.isfinite(logits).all(dim=-1, keepdim=True)
+    limit = torch.where(logits == logits.max(dim=-1, keepdim=True).values, 0.0, float("-inf")).to(scaled.dtype)
+    return torch.where(overflowed, limit, scaled)
+
+
 def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
                 top_p: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Choose the next token of each row from last-position ``logits`` ``(B, V)``: ``(ids (B, 1), probs (B, V))``.
@@ -87,7 +97,7 @@ def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int | Non
     if temperature == 0:
         ids = logits.argmax(dim=-1, keepdim=True)
         return ids, torch.zeros_like(logits, dtype=torch.float32).scatter_(-1, ids, 1.0)
-    logits = logits / temperature
+    logits = _scaled(logits, temperature)
     if top_k is not None:
         kth = torch.topk(logits, min(top_k, logits.shape[-1])).values[:, -1:]
         logits[logits < kth] = float("-inf")

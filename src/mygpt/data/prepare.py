@@ -12,6 +12,9 @@ last, then the folder is renamed into place), so a half-written one is never tak
 import json
 import os
 import re
+import signal
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -19,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import CorpusError
+from ..errors import ConfigError, CorpusError
 from ..files.outputs import OutputKind, write_directory
 from ..tokenizer import BPETokenizer, ByteBPETokenizer, CharTokenizer, encode_corpus
 from ..utils import file_sha256
@@ -137,9 +140,46 @@ def token_dtype(vocab_size: int) -> np.dtype:
 
 
 _worker: dict = {}
+PARENT_POLL_S = 0.2  # how often a worker checks that the process that started it is still alive
 
 
-def _start_worker(tokenizer, dtype: np.dtype) -> None:
+def max_workers() -> int:
+    """The most encoding processes ``prepare`` starts: 4 per core (at least 8); more only cost memory."""
+    return max(8, 4 * (os.cpu_count() or 1))
+
+
+def check_workers(workers: int | None) -> None:
+    """``workers`` must be None (every core) or a whole number from 0 (every core) to ``max_workers()``."""
+    top = max_workers()
+    if workers is not None and (not isinstance(workers, int) or isinstance(workers, bool)
+                                or not 0 <= workers <= top):
+        raise ConfigError(lambda n: f"{n('workers')} must be a whole number from 0 (one per core) to {top} "
+                                    f"(4 per core; got {workers!r})")
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker as soon as ``parent`` is gone, however it ended (even ``kill -9``): a worker left
+    behind would wait for work forever."""
+    def watch() -> None:
+        ppid = os.getppid()
+        while True:
+            time.sleep(PARENT_POLL_S)
+            try:
+                os.kill(parent, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except OSError:
+                pass  # alive, but ours to signal no longer (should not happen)
+            if os.getppid() != ppid:  # reparented: the process that started us is gone
+                os._exit(1)
+
+    threading.Thread(target=watch, name="mygpt-parent-watch", daemon=True).start()
+
+
+def _start_worker(tokenizer, dtype: np.dtype, parent: int | None = None) -> None:
+    if parent is not None:  # a worker process: Ctrl-C reaches the whole process group, the parent handles it
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _exit_with_parent(parent)
     _worker.update(tokenizer=tokenizer, dtype=dtype)
     if isinstance(tokenizer, CharTokenizer):  # a table indexed by code point: 100x faster than a dict loop
         points = [ord(c) for c in tokenizer.chars]
@@ -157,12 +197,18 @@ def _encode(text: str) -> tuple[int, np.ndarray]:
 def encode_stream(chunks: Iterable[str], tokenizer, dtype: np.dtype,
                   workers: int) -> Iterator[tuple[int, np.ndarray]]:
     """``(characters, ids)`` per chunk, in order, encoded on ``workers`` processes with at most
-    ``2 * workers`` chunks in flight (so memory does not grow with the corpus)."""
+    ``2 * workers`` chunks in flight (so memory does not grow with the corpus).
+
+    The workers end with this process: they ignore Ctrl-C (this process stops them), queued chunks
+    are cancelled on any exception, and each worker exits by itself if this process is killed.
+    """
+    check_workers(workers)
     if workers <= 1:
         _start_worker(tokenizer, dtype)
         yield from map(_encode, chunks)
         return
-    with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(tokenizer, dtype)) as pool:
+    pool = ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(tokenizer, dtype, os.getpid()))
+    try:
         pending = []
         for chunk in chunks:
             pending.append(pool.submit(_encode, chunk))
@@ -170,6 +216,8 @@ def encode_stream(chunks: Iterable[str], tokenizer, dtype: np.dtype,
                 yield pending.pop(0).result()
         for future in pending:
             yield future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _ShardWriter:
@@ -247,6 +295,7 @@ def prepare(inputs: Iterable[str], out: str, tokenizer: str = "char", num_merges
     """
     if not 0.0 <= val_split < 1.0:
         raise ValueError(f"val_split must be in [0, 1) (got {val_split}), e.g. 0.1")
+    check_workers(workers)
     kind = tokenizer_kind(tokenizer)
     files = text_files(inputs)
     result = {}

@@ -18,7 +18,7 @@ from ..fast import prepare_fast
 from ..fast.compile import CompilePlan, measure_compile, plan_compile
 from ..fast.precision import fast_precision
 from ..utils import cosine_warmup_lr, estimate_val_loss, get_batch
-from .distributed import SINGLE, World, no_sync_unless
+from .distributed import SINGLE, World, no_sync_unless, peers_answer
 from .guards import LossWatch, RunSaver, run_outputs
 from .memory import check_training_memory
 from .metrics import MetricsWriter, metrics_path
@@ -143,7 +143,7 @@ def train(model, tokenizer, train_data: torch.Tensor, val_data: torch.Tensor | N
     """
     config.check_model(model.config)
     config.check_data(len(train_data), None if val_data is None else len(val_data))
-    with run_outputs(output, enabled=world.is_main):
+    with run_outputs(output, enabled=world.is_main), peers_answer() if world.size > 1 else contextlib.nullcontext():
         _train(model, tokenizer, train_data, val_data, config, output, progress, resume, handle_signals, world)
 
 

@@ -428,6 +428,8 @@ def tokenizer_from_state(kind: str, state) -> "CharTokenizer | BPETokenizer | By
             raise ValueError(f"its tokenizer.json is malformed ({str(err).splitlines()[0][:100]})") from err
     chars = _check_alphabet(state.get("chars"))
     if kind == "char":
+        if state.get("merges"):
+            raise ValueError("it holds merges: it is a BPE tokenizer, not a char one")
         return CharTokenizer(chars)
     return BPETokenizer(chars, _check_merges(chars, state.get("merges")))
 

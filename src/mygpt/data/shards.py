@@ -160,10 +160,12 @@ def _load_tokenizer(folder: Path, meta: dict):
         raise _fail(folder, f"cannot read its {TOKENIZER_FILE} as a {meta['tokenizer']} tokenizer "
                             f"({getattr(err, 'strerror', None) or err})") from err
     expected = meta.get("tokenizer_sha256")
-    if (expected is not None and digest != expected) or tokenizer.vocab_size != meta["vocab_size"]:
+    if tokenizer.vocab_size != meta["vocab_size"]:
         raise _fail(folder, f"its {TOKENIZER_FILE} is not the one its shards were made with (vocabulary "
-                            f"{tokenizer.vocab_size:,}, {META} says {meta['vocab_size']:,}"
-                            + ("" if expected is None else "; its SHA-256 differs") + ")")
+                            f"{tokenizer.vocab_size:,}, {META} says {meta['vocab_size']:,})")
+    if expected is not None and digest != expected:
+        raise _fail(folder, f"its {TOKENIZER_FILE} is not the one its shards were made with (its SHA-256 "
+                            f"differs from the one {META} recorded)")
     return tokenizer
 
 

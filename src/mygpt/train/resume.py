@@ -138,7 +138,8 @@ def check_resume(ckpt: dict, model, tokenizer, config: TrainConfig,
     _same_settings(saved, config, path, skip=(*FREE_TO_CHANGE, "seed"))
     processes = saved_world_size(state)
     if processes != world_size:
-        was = f"{processes} processes" if "world_size" in state or processes == 1 else "several processes"
+        was = f"{processes} process{'es' * (processes > 1)}" if "world_size" in state or processes == 1 \
+            else "several processes"
         raise ConfigError(f"--resume {path}: its run trained on {was} but this one runs on {world_size}; a "
                           "resume is exact only on as many processes (torchrun --nproc_per_node N, or no "
                           "torchrun for 1)")

@@ -154,6 +154,8 @@ def output_lock(path: str, flag: str | None = None, user: str = "mygpt process",
 
 def _acquire(lock_path: str, path: str, flag: str | None, user: str, error: type) -> int:
     named = _named(path, flag)
+    if not os.path.isdir(os.path.dirname(lock_path)):
+        raise error(f"{named}: directory {os.path.dirname(path) or '.'} does not exist; create it first")
     while True:
         if not _is_our_lock(lock_path):
             raise error(f"{lock_path} exists and is not a mygpt lock file; mygpt needs that name to guard "

@@ -45,6 +45,14 @@ def _mutations(data: bytes):
             lambda c: data[:c[0]] + bytes([c[1]]) + data[c[0] + 1:]))
 
 
+def _copy_with(source: Path, folder: Path, name: str, blob: bytes) -> Path:
+    """A fresh copy of the folder ``source`` at ``folder``, its file ``name`` replaced by ``blob``."""
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(source, folder)
+    (folder / name).write_bytes(blob)
+    return folder
+
+
 def _only_our_errors(read) -> None:
     try:
         read()
@@ -88,10 +96,7 @@ def test_prepared_folders(valid, tmp_path, name):
     @SETTINGS
     @given(_mutations(data))
     def check(blob):
-        folder = tmp_path / "p"
-        shutil.rmtree(folder, ignore_errors=True)
-        shutil.copytree(valid / "prep", folder)
-        (folder / name).write_bytes(blob)
+        folder = _copy_with(valid / "prep", tmp_path / "p", name, blob)
         _only_our_errors(lambda: load_prepared(folder))
 
     check()
@@ -108,10 +113,7 @@ def test_hugging_face_folders(valid, tmp_path, name):
     @SETTINGS
     @given(_mutations(data))
     def check(blob):
-        folder = tmp_path / "hf"
-        shutil.rmtree(folder, ignore_errors=True)
-        shutil.copytree(valid / "hf", folder)
-        (folder / name).write_bytes(blob)
+        folder = _copy_with(valid / "hf", tmp_path / "hf", name, blob)
         _only_our_errors(lambda: load_hf(str(folder)))
 
     check()

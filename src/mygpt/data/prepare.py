@@ -180,6 +180,7 @@ def _start_worker(tokenizer, dtype: np.dtype, parent: int | None = None) -> None
     if parent is not None:  # a worker process: Ctrl-C reaches the whole process group, the parent handles it
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         _exit_with_parent(parent)
+    _worker.clear()  # a forked worker inherits what an earlier encoding in its parent left here
     _worker.update(tokenizer=tokenizer, dtype=dtype)
     if isinstance(tokenizer, CharTokenizer):  # a table indexed by code point: 100x faster than a dict loop
         points = [ord(c) for c in tokenizer.chars]

@@ -304,7 +304,9 @@ def load_hf(directory: str) -> tuple[GPT, CharTokenizer | BPETokenizer | ByteBPE
     try:
         config = config_from_hf(_read_json(config_path))
     except InteropError as err:
-        raise InteropError(f"{config_path}: {err}" if str(err).startswith("config.json") else str(err)) from err
+        text = str(err)
+        raise InteropError(config_path + text.removeprefix("config.json") if text.startswith("config.json")
+                           else f"{config_path}: {text}") from err
     tokenizer = load_hf_tokenizer(directory)
     _refuse(tokenizer.vocab_size <= config.vocab_size,
             f"the tokenizer has {tokenizer.vocab_size} tokens but the model only {config.vocab_size}")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from support.cli import TEXT, TINY
 
-from mygpt.cli import _build_parser, main
+from mygpt.cli import COMMANDS, _build_parser, main
 
 # (command, dest) -> what the argument names. Inputs: "text" (a UTF-8 text file), "text-or-prepared"
 # (also a `mygpt prepare` folder), "inputs" (text files or folders), "checkpoint", "hf-folder",
@@ -147,29 +147,47 @@ VARIANTS["text-or-prepared"] = {**VARIANTS["text"], "empty folder": lambda w: _d
 VARIANTS["inputs"] = {**VARIANTS["text"]}
 
 
-def _subparsers() -> dict[str, argparse.ArgumentParser]:
-    parser = _build_parser()
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
     return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
 
 
-def _string_arguments() -> set[tuple[str, str]]:
-    """Every argument of every command that takes a free string (a path, or not)."""
+def _free_arguments(parser: argparse.ArgumentParser) -> set[tuple[str, str]]:
+    """Every argument of every command that takes a value other than a number or a fixed choice: a path
+    (whatever its ``type``: str, ``pathlib.Path``, a checking function) or a free string."""
     found = set()
-    for command, sub in _subparsers().items():
+    for command, sub in _subparsers(parser).items():
         for action in sub._actions:
-            takes_value = action.nargs != 0 and not isinstance(action, argparse._HelpAction | argparse._VersionAction)
-            if takes_value and action.type in (None, str) and action.choices is None:
+            if action.nargs == 0 or isinstance(action, argparse._HelpAction | argparse._VersionAction):
+                continue
+            if action.choices is None and action.type not in (int, float):
                 found.add((command, action.dest))
     return found
 
 
+def _unclassified(parser: argparse.ArgumentParser) -> list[tuple[str, str]]:
+    return sorted(_free_arguments(parser) - set(PATHS) - NOT_PATHS)
+
+
 def test_every_path_argument_is_classified():
-    arguments = _string_arguments()
-    unclassified = arguments - set(PATHS) - NOT_PATHS
+    parser = _build_parser()
+    assert set(_subparsers(parser)) == set(COMMANDS), "a command is registered outside COMMANDS"
+    unclassified = _unclassified(parser)
     assert not unclassified, (f"classify these arguments in tests/cli/test_fuzz.py (PATHS with an invocation in "
-                              f"INVOCATIONS, or NOT_PATHS): {sorted(unclassified)}")
-    assert set(PATHS) | NOT_PATHS <= arguments, "PATHS or NOT_PATHS names an argument the parser no longer has"
+                              f"INVOCATIONS, or NOT_PATHS): {unclassified}")
+    assert set(PATHS) | NOT_PATHS <= _free_arguments(parser), "PATHS or NOT_PATHS names an argument the parser lacks"
     assert set(INVOCATIONS) == set(PATHS) and set(PATHS.values()) <= set(VARIANTS)
+
+
+def test_a_new_commands_file_argument_is_caught():
+    """The check above is not blind: a command added tomorrow with a file argument of any type fails it."""
+    parser = _build_parser()
+    new = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).add_parser("tomorrow")
+    new.add_argument("model", metavar="CHECKPOINT")
+    new.add_argument("--out", type=Path)
+    new.add_argument("--count", type=int)
+    new.add_argument("--mode", choices=["a", "b"])
+    new.add_argument("--quiet", action="store_true")
+    assert _unclassified(parser) == [("tomorrow", "model"), ("tomorrow", "out")]
 
 
 @pytest.fixture(scope="module")

@@ -42,7 +42,7 @@ def corpus(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("how, status", [("SIGINT", 130), ("SIGTERM", 143), ("SIGKILL", -9)])
-def test_workers_end_with_their_parent(corpus, how, status):
+def test_workers_end_with_their_parent(corpus, how, status, ctrl_c_reaches_children):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     out = corpus / f"out-{how}"
     proc = subprocess.Popen([sys.executable, "-m", "mygpt", "prepare", "big.txt", "--out", out.name,

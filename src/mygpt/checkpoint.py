@@ -16,7 +16,7 @@ from .config import GPTConfig
 from .errors import CheckpointError
 from .files.outputs import OutputKind, write_output
 from .model import GPT
-from .tokenizer import BPETokenizer, ByteBPETokenizer, CharTokenizer, tokenizer_from_state
+from .tokenizer import Tokenizer, tokenizer_from_state
 
 _RECREATE = "re-create it with `mygpt train`"
 
@@ -49,6 +49,10 @@ def _gpt2_options(model) -> dict:
             if config is not None and getattr(config, name) != book}
 
 
+# What every checkpoint's config holds since Ch.18; later keys default to the book's values when absent.
+_BOOK_SHAPE = ("vocab_size", "embed_dim", "num_heads", "num_layers", "max_seq_len")
+
+
 def model_config(ckpt: dict) -> GPTConfig:
     """The ``GPTConfig`` stored in a checkpoint payload, with the book's defaults for older formats.
 
@@ -57,28 +61,26 @@ def model_config(ckpt: dict) -> GPTConfig:
     config = ckpt["config"]
     if not isinstance(config, dict):
         raise TypeError("its config is not a mapping")
-    return GPTConfig(vocab_size=config["vocab_size"], embed_dim=config["embed_dim"],
-                     num_heads=config["num_heads"], num_layers=config["num_layers"],
-                     max_seq_len=config["max_seq_len"], norm_type=config.get("norm_type", "layer"),
-                     position_type=config.get("position_type", "learned"),
-                     num_kv_heads=config.get("num_kv_heads", config["num_heads"]),
-                     attn_bias=config.get("attn_bias", False), gelu=config.get("gelu", "erf"),
-                     store_masks=config.get("store_masks", True))
+    missing = [key for key in _BOOK_SHAPE if key not in config]
+    if missing:
+        raise KeyError(missing[0])
+    return GPTConfig.from_dict(config)
 
 
-def tokenizer_state(tokenizer) -> tuple[str, dict]:
-    """The tokenizer's kind and what rebuilds it; a byte-level BPE is kept as its ``tokenizer.json`` text."""
-    if isinstance(tokenizer, ByteBPETokenizer):
-        return "bytebpe", {"json": tokenizer.to_json()}
-    if isinstance(tokenizer, BPETokenizer):
-        return "bpe", {"chars": tokenizer.chars, "merges": tokenizer.merges}
-    return "char", {"chars": tokenizer.chars}
+def tokenizer_state(tokenizer: Tokenizer) -> tuple[str, dict]:
+    """The tokenizer's kind and what rebuilds it (``Tokenizer.state``)."""
+    return tokenizer.kind, tokenizer.state()
 
 
-def _load_tokenizer(ckpt: dict, kind: str):
-    """The payload's tokenizer, checked (``tokenizer_from_state``); the book's files keep a char
-    tokenizer's alphabet in ``tokenizer_chars``."""
-    state = {"chars": ckpt.get("tokenizer_chars")} if kind == "char" else ckpt.get("tokenizer_state")
+def saved_tokenizer_state(ckpt: dict) -> dict:
+    """What a checkpoint keeps of its tokenizer; the book's first format (Ch.18) has only its alphabet."""
+    return ckpt.get("tokenizer_state") or {"chars": ckpt.get("tokenizer_chars")}
+
+
+def _load_tokenizer(ckpt: dict, kind: str) -> Tokenizer:
+    """The payload's tokenizer, checked (``tokenizer_from_state``). A char tokenizer is read from
+    ``tokenizer_chars``, the key the book's own loader reads, so a file the book would misread is refused."""
+    state = {"chars": ckpt.get("tokenizer_chars")} if kind == "char" else saved_tokenizer_state(ckpt)
     return tokenizer_from_state(kind, state)
 
 
@@ -134,8 +136,7 @@ def read_checkpoint(path: str) -> dict:
     Raises ``CheckpointError`` for a missing, unreadable, truncated or foreign file.
     """
     if not os.path.exists(path):
-        raise CheckpointError(f"checkpoint not found: {path}; train one with `mygpt train` "
-                              "or pass the right path with --checkpoint")
+        raise CheckpointError(f"checkpoint not found: {path}; train one with `mygpt train` or check the path")
     if os.path.isdir(path):
         raise CheckpointError(f"checkpoint {path} is a directory; pass the checkpoint file")
     try:
@@ -149,7 +150,7 @@ def read_checkpoint(path: str) -> dict:
     return ckpt
 
 
-def load_checkpoint(path: str) -> tuple[GPT, CharTokenizer | BPETokenizer | ByteBPETokenizer]:
+def load_checkpoint(path: str) -> tuple[GPT, Tokenizer]:
     """Rebuild the model (on CPU, training mode) and tokenizer saved by ``save_checkpoint``.
 
     Files from every chapter's format load: missing Part II keys fall back to the book's defaults.
@@ -168,8 +169,7 @@ def non_finite_weights(model) -> list[str]:
     return [name for name, t in model.named_parameters() if not bool(torch.isfinite(t).all())]
 
 
-def rebuild(ckpt: dict, path: str, finite: bool = True
-            ) -> tuple[GPT, CharTokenizer | BPETokenizer | ByteBPETokenizer]:
+def rebuild(ckpt: dict, path: str, finite: bool = True) -> tuple[GPT, Tokenizer]:
     """The model (on CPU, training mode) and tokenizer of a payload ``read_checkpoint`` returned.
 
     Everything is checked: the config's types and values, the tokenizer's state, the weights' names
@@ -186,7 +186,8 @@ def rebuild(ckpt: dict, path: str, finite: bool = True
         raise CheckpointError(f"checkpoint {path} is inconsistent ({_reason(err)}); {_RECREATE}") from err
     bad = non_finite_weights(model) if finite else []
     if bad:
-        raise CheckpointError(f"checkpoint {path} holds NaN or infinite weights ({', '.join(bad[:3])}"
-                              f"{', ...' if len(bad) > 3 else ''}): it cannot predict anything; use an earlier "
-                              "checkpoint of the run or train again (a lower --lr or --max-grad-norm 1.0)")
+        named = f"{', '.join(bad[:3])}{', ...' if len(bad) > 3 else ''}"
+        raise CheckpointError(lambda n: f"checkpoint {path} holds NaN or infinite weights ({named}): it cannot "
+                                        "predict anything; use an earlier checkpoint of the run or train again "
+                                        f"(a lower {n('lr')} or {n('max_grad_norm')} 1.0)")
     return model, tokenizer

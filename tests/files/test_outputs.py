@@ -10,6 +10,7 @@ from support.cli import TEXT, TINY, fails_cleanly
 
 from mygpt import GPT, CharTokenizer, save_checkpoint
 from mygpt.cli import main
+from mygpt.cli.common import flag
 from mygpt.config import TrainConfig
 from mygpt.data.prepare import prepare
 from mygpt.errors import CheckpointError, CorpusError, OutputError
@@ -101,8 +102,9 @@ def test_prepare_into_a_folder_another_prepare_is_writing_is_refused(workdir):
     fd = os.open("out.lock", os.O_RDWR | os.O_CREAT)  # another process's prepare into out
     fcntl.flock(fd, fcntl.LOCK_EX)
     try:
-        with pytest.raises(CorpusError, match="--out out is in use by another mygpt process"):
+        with pytest.raises(CorpusError, match="^out out is in use by another mygpt process") as refused:
             prepare(["text.txt"], "out", workers=1)
+        assert refused.value.worded(flag).startswith("--out out is in use")  # as the CLI says it
     finally:
         os.close(fd)
         os.remove("out.lock")

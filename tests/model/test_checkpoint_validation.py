@@ -82,10 +82,10 @@ def test_resume_on_another_number_of_processes_is_refused(trained):
     data = tokenizer.encode(TEXT)
     config = TrainConfig(**{**ckpt["training_state"]["train_config"], "steps": 4})
     ids = (fingerprint(data), None)
-    check_resume(ckpt, model, tokenizer, config, ids, "m.ckpt", world_size=1)
+    check_resume(ckpt, model.config, tokenizer, config, ids, "m.ckpt", world_size=1)
     with pytest.raises(ConfigError, match="trained on 1 process but this one runs on 2"):
-        check_resume(ckpt, model, tokenizer, config, ids, "m.ckpt", world_size=2)
+        check_resume(ckpt, model.config, tokenizer, config, ids, "m.ckpt", world_size=2)
     older = {**ckpt, "training_state": {k: v for k, v in ckpt["training_state"].items() if k != "world_size"}}
     older["training_state"]["batch_rng"] = torch.get_rng_state()  # an older file of a multi-process run
     with pytest.raises(ConfigError, match="trained on several processes but this one runs on 1"):
-        check_resume(older, model, tokenizer, config, ids, "m.ckpt", world_size=1)
+        check_resume(older, model.config, tokenizer, config, ids, "m.ckpt", world_size=1)

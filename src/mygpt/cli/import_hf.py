@@ -21,7 +21,7 @@ def add_parser(sub) -> None:
 
 
 def _import_command(args: argparse.Namespace) -> None:
-    check_output(args.output, CHECKPOINT, flag="--output")  # never a file of the imported folder, nor any other
+    check_output(args.output, CHECKPOINT, setting="output")  # never a file of the imported folder, nor any other
     model, tokenizer = require_hf().load_hf(args.directory)
     c = model.config
     print(f"imported {args.directory}: {c.num_layers} layers, embed_dim {c.embed_dim}, {c.num_heads} heads, "

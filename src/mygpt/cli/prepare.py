@@ -10,8 +10,8 @@ import time
 
 from tqdm import tqdm
 
-from ..data.prepare import DEFAULT_BPE_TRAIN_BYTES, TOKENIZERS, check_workers, prepare
-from .checks import check_corpus_args
+from ..data.prepare import DEFAULT_BPE_TRAIN_BYTES, check_workers, prepare
+from ..tokenizer import TOKENIZERS
 from .common import HelpFormatter
 
 DESCRIPTION = ("Reads the inputs as one stream (files in the order given, folders' files in sorted "
@@ -26,9 +26,10 @@ def add_parser(sub) -> None:
                        description=DESCRIPTION, formatter_class=HelpFormatter)
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="UTF-8 text files or folders of them.")
     p.add_argument("--out", required=True, help="New (or empty) folder to write the prepared data into.")
+    kinds = [f"'{kind}' ({cls.about}{', needs ' + cls.extra if cls.extra else ''})"
+             for kind, cls in TOKENIZERS.items()]
     p.add_argument("--tokenizer", default="char", choices=list(TOKENIZERS),
-                   help="Tokenizer: 'char' (every character of the corpus, Ch.16), 'bpe' (Ch.23) or "
-                        "'bytebpe' (GPT-2's byte-level BPE, needs mygpt[hf]). Default: char.")
+                   help=f"Tokenizer: {', '.join(kinds[:-1])} or {kinds[-1]}. Default: char.")
     p.add_argument("--num-merges", type=int, default=1024,
                    help="Number of BPE merges (tokenizers other than char). Default: 1024.")
     p.add_argument("--bpe-train-bytes", type=int, default=DEFAULT_BPE_TRAIN_BYTES,
@@ -43,7 +44,6 @@ def add_parser(sub) -> None:
 
 
 def _prepare_command(args: argparse.Namespace) -> None:
-    check_corpus_args(args)
     check_workers(args.workers)
     workers = args.workers or os.cpu_count() or 1
     start = time.perf_counter()

@@ -22,11 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError, CorpusError
+from ..errors import CorpusError, require
 from ..files.outputs import OutputKind, write_directory
-from ..tokenizer import BPETokenizer, ByteBPETokenizer, CharTokenizer, encode_corpus
+from ..tokenizer import CharTokenizer, Tokenizer, tokenizer_for
 from ..utils import file_sha256
 from .shards import FORMAT, META, TOKENIZER_FILE
+from .sources import check_corpus_options
 
 CHUNK_CHARS = 1 << 20
 
@@ -50,31 +51,6 @@ class Survey:
     chars: set[str] = field(default_factory=set)
     n_chars: int = 0
     sample: str = ""
-
-
-@dataclass(frozen=True)
-class TokenizerKind:
-    """How ``prepare`` makes one kind of tokenizer from a survey, and the class that loads it back."""
-
-    build: Callable[[Survey, int], object]
-    cls: type
-    needs_sample: bool
-
-
-TOKENIZERS = {
-    "char": TokenizerKind(lambda survey, merges: CharTokenizer(sorted(survey.chars)), CharTokenizer, False),
-    "bpe": TokenizerKind(lambda survey, merges: BPETokenizer.from_corpus(survey.sample, merges),
-                         BPETokenizer, True),
-    "bytebpe": TokenizerKind(lambda survey, merges: ByteBPETokenizer.from_text(survey.sample, merges),
-                             ByteBPETokenizer, True),
-}
-
-
-def tokenizer_kind(kind: str) -> TokenizerKind:
-    """The ``TOKENIZERS`` entry of ``kind``; an unknown kind raises ValueError naming the known ones."""
-    if kind not in TOKENIZERS:
-        raise ValueError(f"unknown tokenizer {kind!r}; expected one of {', '.join(TOKENIZERS)}")
-    return TOKENIZERS[kind]
 
 
 def text_files(inputs: Iterable[str]) -> list[Path]:
@@ -151,10 +127,9 @@ def max_workers() -> int:
 def check_workers(workers: int | None) -> None:
     """``workers`` must be None (every core) or a whole number from 0 (every core) to ``max_workers()``."""
     top = max_workers()
-    if workers is not None and (not isinstance(workers, int) or isinstance(workers, bool)
-                                or not 0 <= workers <= top):
-        raise ConfigError(lambda n: f"{n('workers')} must be a whole number from 0 (one per core) to {top} "
-                                    f"(4 per core; got {workers!r})")
+    require(workers is None or (isinstance(workers, int) and not isinstance(workers, bool) and 0 <= workers <= top),
+            lambda n: f"{n('workers')} must be a whole number from 0 (one per core) to {top} (4 per core; got "
+                      f"{workers!r})")
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -192,7 +167,7 @@ def _encode(text: str) -> tuple[int, np.ndarray]:
     """One chunk's length and its ids in the shard dtype (in a worker process)."""
     if "table" in _worker:
         return len(text), _worker["table"][np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)]
-    return len(text), encode_corpus(_worker["tokenizer"], text).numpy().astype(_worker["dtype"])
+    return len(text), _worker["tokenizer"].encode_corpus(text).numpy().astype(_worker["dtype"])
 
 
 def encode_stream(chunks: Iterable[str], tokenizer, dtype: np.dtype,
@@ -275,7 +250,7 @@ def _split_shards(out: Path, sizes: list[int], n_train: int, dtype: np.dtype) ->
 
 PREPARED_FOLDER = OutputKind("a prepared folder", "prepared folders", lambda path: not any(os.scandir(path)),
                              CorpusError, folder=True,
-                             refusal="already exists and is not an empty folder; choose a new --out folder "
+                             refusal="already exists and is not an empty folder; choose a new {choose} folder "
                                      "(prepare never overwrites)")
 
 
@@ -294,10 +269,9 @@ def prepare(inputs: Iterable[str], out: str, tokenizer: str = "char", num_merges
     are written under a temporary name beside ``out`` that becomes ``out`` only once complete, so an
     interrupted run leaves nothing behind.
     """
-    if not 0.0 <= val_split < 1.0:
-        raise ValueError(f"val_split must be in [0, 1) (got {val_split}), e.g. 0.1")
+    check_corpus_options(tokenizer, num_merges, bpe_train_bytes, val_split)
     check_workers(workers)
-    kind = tokenizer_kind(tokenizer)
+    kind = tokenizer_for(tokenizer)
     files = text_files(inputs)
     result = {}
 
@@ -305,16 +279,16 @@ def prepare(inputs: Iterable[str], out: str, tokenizer: str = "char", num_merges
         result.update(_prepare_into(Path(folder), files, tokenizer, kind, num_merges, bpe_train_bytes,
                                     val_split, workers, shard_tokens, progress))
 
-    write_directory(out, PREPARED_FOLDER, fill, flag="--out")
+    write_directory(out, PREPARED_FOLDER, fill, setting="out")
     return result
 
 
-def _prepare_into(out_dir: Path, files: list[Path], tokenizer: str, kind: TokenizerKind, num_merges: int,
+def _prepare_into(out_dir: Path, files: list[Path], tokenizer: str, kind: type[Tokenizer], num_merges: int,
                   bpe_train_bytes: int, val_split: float, workers: int | None, shard_tokens: int,
                   progress: Callable[[int, int], None] | None) -> dict:
     """``prepare``'s work, into the (temporary) folder ``out_dir``."""
-    found = survey(files, (bpe_train_bytes or None) if kind.needs_sample else 0)
-    tok = kind.build(found, num_merges)
+    found = survey(files, (bpe_train_bytes or None) if kind.learns_merges else 0)
+    tok = kind.learn(found.sample if kind.learns_merges else "".join(sorted(found.chars)), num_merges)
     dtype = token_dtype(tok.vocab_size)
     tok.save(str(out_dir / TOKENIZER_FILE))
     writer, done = _ShardWriter(out_dir, shard_tokens), 0

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from ..errors import CorpusError
-from ..tokenizer import TOKENIZER_KINDS, load_tokenizer_file
+from ..tokenizer import TOKENIZERS, load_tokenizer_file
 from ..utils import file_sha256
 
 META = "meta.json"
@@ -112,9 +112,9 @@ def read_meta(folder: str | Path) -> dict:
         raise _fail(folder, f"{META} has format {meta.get('format')!r}"
                     + ("; it was written by a newer mygpt (upgrade mygpt to read it)" if newer else
                        f", this mygpt reads format {FORMAT}"))
-    if meta.get("tokenizer") not in TOKENIZER_KINDS:
+    if meta.get("tokenizer") not in TOKENIZERS:
         raise _fail(folder, f"{META} names the tokenizer {meta.get('tokenizer')!r} (expected one of "
-                            f"{', '.join(TOKENIZER_KINDS)})")
+                            f"{', '.join(TOKENIZERS)})")
     if meta.get("dtype") not in DTYPES or not _whole(meta.get("vocab_size"), 1):
         raise _fail(folder, f"{META} needs a vocab_size of 1 or more and a dtype of {' or '.join(DTYPES)}")
     if meta["vocab_size"] > np.iinfo(np.dtype(meta["dtype"])).max + 1:

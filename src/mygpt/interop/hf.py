@@ -18,7 +18,7 @@ import re
 import torch
 
 from ..config import GPTConfig
-from ..errors import ConfigError, InteropError
+from ..errors import ConfigError, InteropError, require
 from ..files.outputs import OutputKind, write_directory
 from ..model import GPT
 from ..tokenizer import (
@@ -26,7 +26,7 @@ from ..tokenizer import (
     END_OF_TEXT,
     BPETokenizer,
     ByteBPETokenizer,
-    CharTokenizer,
+    Tokenizer,
     require_tokenizers,
     tokenizer_from_state,
 )
@@ -37,11 +37,6 @@ _ACTIVATION_OF = {"tanh": "gelu_new", "erf": "gelu"}
 _LAYER_NORM_EPS = 1e-5
 
 
-def _refuse(ok: bool, message: str) -> None:
-    if not ok:
-        raise InteropError(message)
-
-
 _SHAPE_KEYS = ("vocab_size", "n_positions", "n_embd", "n_head", "n_layer")
 
 
@@ -50,16 +45,16 @@ def config_from_hf(hf: dict) -> GPTConfig:
 
     Every shape setting must be there as a whole number; other keys Hugging Face writes are allowed.
     """
-    _refuse(isinstance(hf, dict), "config.json is not a JSON object")
+    require(isinstance(hf, dict), "config.json is not a JSON object", InteropError)
     for key in _SHAPE_KEYS:
         value = hf.get(key)
-        _refuse(isinstance(value, int) and not isinstance(value, bool) and value >= 1,
-                f"config.json needs {key} as a whole number, 1 or more (got {value!r})")
-    _refuse(hf.get("model_type", "gpt2") == "gpt2",
-            f"config.json describes a {hf.get('model_type')!r} model; only GPT-2 ('gpt2') can be imported")
+        require(isinstance(value, int) and not isinstance(value, bool) and value >= 1,
+                f"config.json needs {key} as a whole number, 1 or more (got {value!r})", InteropError)
+    require(hf.get("model_type", "gpt2") == "gpt2",
+            f"config.json describes a {hf.get('model_type')!r} model; only GPT-2 ('gpt2') can be imported", InteropError)
     activation = hf.get("activation_function", "gelu_new")
-    _refuse(activation in _GELU_OF, f"activation_function {activation!r} is not supported "
-                                    f"(mygpt has {', '.join(sorted(_GELU_OF))})")
+    require(activation in _GELU_OF, f"activation_function {activation!r} is not supported "
+                                    f"(mygpt has {', '.join(sorted(_GELU_OF))})", InteropError)
     C = hf["n_embd"]
     checks = {
         "layer_norm_epsilon": (hf.get("layer_norm_epsilon", _LAYER_NORM_EPS) == _LAYER_NORM_EPS, "1e-5"),
@@ -69,7 +64,7 @@ def config_from_hf(hf: dict) -> GPTConfig:
         "tie_word_embeddings": (hf.get("tie_word_embeddings", True) is True, "true"),
     }
     for name, (ok, needed) in checks.items():
-        _refuse(ok, f"config.json has {name} = {hf.get(name)!r}; mygpt's GPT-2 needs {needed}")
+        require(ok, f"config.json has {name} = {hf.get(name)!r}; mygpt's GPT-2 needs {needed}", InteropError)
     try:
         return GPTConfig(vocab_size=hf["vocab_size"], embed_dim=C, num_heads=hf["n_head"],
                          num_layers=hf["n_layer"], max_seq_len=hf["n_positions"], attn_bias=True,
@@ -100,13 +95,15 @@ def config_to_hf(config: GPTConfig, eos_id: int | None = None) -> dict:
 
 def check_exportable(config: GPTConfig) -> None:
     """Refuse, in one line saying why, a model that GPT-2 cannot represent."""
-    _refuse(config.norm_type == "layer", "GPT-2 has LayerNorm only; this model uses RMSNorm (--norm rms), "
-                                         "so it cannot be exported")
-    _refuse(config.position_type == "learned", "GPT-2 has learned positions only; this model uses RoPE "
-                                               "(--position rope), so it cannot be exported")
-    _refuse(config.num_kv_heads == config.num_heads,
+    require(config.norm_type == "layer", lambda n: f"GPT-2 has LayerNorm only; this model uses RMSNorm "
+                                                   f"({n('norm_type')} rms), so it cannot be exported",
+            InteropError)
+    require(config.position_type == "learned", lambda n: f"GPT-2 has learned positions only; this model uses "
+                                                         f"RoPE ({n('position_type')} rope), so it cannot be "
+                                                         "exported", InteropError)
+    require(config.num_kv_heads == config.num_heads,
             f"GPT-2 has one K/V head per query head; this model shares {config.num_kv_heads} K/V heads "
-            f"among {config.num_heads} (grouped-query attention), so it cannot be exported")
+            f"among {config.num_heads} (grouped-query attention), so it cannot be exported", InteropError)
 
 
 def _layer_keys(i: int) -> dict[str, str]:
@@ -136,28 +133,28 @@ _IGNORED = re.compile(r"h\.\d+\.attn\.(bias|masked_bias)")
 def check_hf_state(hf_state, config: GPTConfig, source: str = "the weights") -> None:
     """Refuse weights that do not match ``config`` exactly: missing, unknown (extra layers, say) or
     mis-shaped tensors, non-tensors and non-finite values, each named (nothing is dropped silently)."""
-    _refuse(isinstance(hf_state, dict), f"{source} is not a mapping of tensor names to tensors")
+    require(isinstance(hf_state, dict), f"{source} is not a mapping of tensor names to tensors", InteropError)
     expected = hf_shapes(config)
     names = {}
     for key, value in hf_state.items():
         name = key.removeprefix("transformer.") if isinstance(key, str) else key
         if isinstance(name, str) and _IGNORED.fullmatch(name):
             continue
-        _refuse(isinstance(value, torch.Tensor) and value.is_floating_point(),
-                f"{source}: {key} is not a floating-point tensor")
+        require(isinstance(value, torch.Tensor) and value.is_floating_point(),
+                f"{source}: {key} is not a floating-point tensor", InteropError)
         names[name] = value
     if "lm_head.weight" in names:
         expected["lm_head.weight"] = expected["wte.weight"]
     unknown = [str(name) for name in names if name not in expected]
-    _refuse(not unknown, f"{source} holds tensors its config.json does not describe ({', '.join(unknown[:3])}"
-                         f"{', ...' if len(unknown) > 3 else ''}); config.json must give every layer and size")
+    require(not unknown, f"{source} holds tensors its config.json does not describe ({', '.join(unknown[:3])}"
+                         f"{', ...' if len(unknown) > 3 else ''}); config.json must give every layer and size", InteropError)
     missing = [name for name in expected if name not in names]
-    _refuse(not missing, f"{source} lacks {', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}, "
-                         "which its config.json calls for")
+    require(not missing, f"{source} lacks {', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}, "
+                         "which its config.json calls for", InteropError)
     for name, shape in expected.items():
         got = tuple(names[name].shape)
-        _refuse(got == shape, f"{source}: {name} has shape {list(got)} but config.json calls for {list(shape)}")
-        _refuse(bool(torch.isfinite(names[name]).all()), f"{source}: {name} holds NaN or infinite values")
+        require(got == shape, f"{source}: {name} has shape {list(got)} but config.json calls for {list(shape)}", InteropError)
+        require(bool(torch.isfinite(names[name]).all()), f"{source}: {name} holds NaN or infinite values", InteropError)
 
 
 def state_dict_from_hf(hf_state: dict, config: GPTConfig) -> dict[str, torch.Tensor]:
@@ -169,8 +166,8 @@ def state_dict_from_hf(hf_state: dict, config: GPTConfig) -> dict[str, torch.Ten
     hf = {key.removeprefix("transformer."): value.float() for key, value in hf_state.items()
           if not _IGNORED.fullmatch(key.removeprefix("transformer."))}
     lm_head = hf.pop("lm_head.weight", None)
-    _refuse(lm_head is None or torch.equal(lm_head, hf["wte.weight"]),
-            "lm_head.weight differs from wte.weight; mygpt's head is tied to the token embedding")
+    require(lm_head is None or torch.equal(lm_head, hf["wte.weight"]),
+            "lm_head.weight differs from wte.weight; mygpt's head is tied to the token embedding", InteropError)
     C = config.embed_dim
     state = {"token_embedding.embedding.weight": hf["wte.weight"], "position_embedding.weight": hf["wpe.weight"]}
     for i in range(config.num_layers):
@@ -214,8 +211,8 @@ def _read_weights(directory: str) -> tuple[dict, str]:
     safetensors_path = os.path.join(directory, "model.safetensors")
     bin_path = os.path.join(directory, "pytorch_model.bin")
     path = safetensors_path if os.path.lexists(safetensors_path) else bin_path
-    _refuse(os.path.lexists(path), f"{directory} has no model.safetensors or pytorch_model.bin; save a model "
-                                   "there with GPT2LMHeadModel.save_pretrained")
+    require(os.path.lexists(path), f"{directory} has no model.safetensors or pytorch_model.bin; save a model "
+                                   "there with GPT2LMHeadModel.save_pretrained", InteropError)
     try:
         if path == safetensors_path:
             from safetensors.torch import load_file
@@ -262,7 +259,7 @@ def _book_tokenizer(state: dict):
     return tokenizer if tokenizer.stoi == vocab and (pre is None) == (not merges) else None
 
 
-def load_hf_tokenizer(directory: str) -> CharTokenizer | BPETokenizer | ByteBPETokenizer:
+def load_hf_tokenizer(directory: str) -> Tokenizer:
     """The tokenizer of a Hugging Face directory: ``tokenizer.json``, else ``vocab.json`` + ``merges.txt``.
 
     A ``tokenizer.json`` that ``mygpt export-hf`` wrote for a char or book-BPE tokenizer comes back as
@@ -271,7 +268,7 @@ def load_hf_tokenizer(directory: str) -> CharTokenizer | BPETokenizer | ByteBPET
     path = os.path.join(directory, "tokenizer.json")
     if os.path.lexists(path):
         state = _read_json(path)
-        _refuse(isinstance(state, dict), f"{path} is not a tokenizer.json (not a JSON object)")
+        require(isinstance(state, dict), f"{path} is not a tokenizer.json (not a JSON object)", InteropError)
         book = _book_tokenizer(state)
         if book is not None:
             return book
@@ -280,9 +277,9 @@ def load_hf_tokenizer(directory: str) -> CharTokenizer | BPETokenizer | ByteBPET
         except (ValueError, TypeError) as err:
             raise InteropError(f"{path}: {err}") from err
     vocab, merges = os.path.join(directory, "vocab.json"), os.path.join(directory, "merges.txt")
-    _refuse(os.path.exists(vocab) and os.path.exists(merges),
+    require(os.path.exists(vocab) and os.path.exists(merges),
             f"{directory} has no tokenizer.json and no vocab.json + merges.txt; save the tokenizer there "
-            "with its save_pretrained")
+            "with its save_pretrained", InteropError)
     try:
         return ByteBPETokenizer.from_files(vocab, merges)
     except Exception as err:  # the tokenizers library raises plain Exceptions for malformed files
@@ -290,17 +287,17 @@ def load_hf_tokenizer(directory: str) -> CharTokenizer | BPETokenizer | ByteBPET
                            f"({_first_line(err)})") from err
 
 
-def load_hf(directory: str) -> tuple[GPT, CharTokenizer | BPETokenizer | ByteBPETokenizer]:
+def load_hf(directory: str) -> tuple[GPT, Tokenizer]:
     """The mygpt model (CPU, float32, eval mode) and tokenizer of a local GPT-2 directory.
 
     Every file is checked before use, and any problem is an ``InteropError`` naming the file: a
     malformed ``config.json``, unreadable weights, tensors that do not match the config (missing,
     unknown, mis-shaped, not finite) and a tokenizer larger than the model's vocabulary.
     """
-    _refuse(os.path.isdir(directory), f"{directory} is not a directory; pass the folder holding config.json")
+    require(os.path.isdir(directory), f"{directory} is not a directory; pass the folder holding config.json", InteropError)
     config_path = os.path.join(directory, "config.json")
-    _refuse(os.path.exists(config_path), f"{directory} has no config.json; it is not a Hugging Face model "
-                                         "directory")
+    require(os.path.exists(config_path), f"{directory} has no config.json; it is not a Hugging Face model "
+                                         "directory", InteropError)
     try:
         config = config_from_hf(_read_json(config_path))
     except InteropError as err:
@@ -308,8 +305,8 @@ def load_hf(directory: str) -> tuple[GPT, CharTokenizer | BPETokenizer | ByteBPE
         raise InteropError(config_path + text.removeprefix("config.json") if text.startswith("config.json")
                            else f"{config_path}: {text}") from err
     tokenizer = load_hf_tokenizer(directory)
-    _refuse(tokenizer.vocab_size <= config.vocab_size,
-            f"the tokenizer has {tokenizer.vocab_size} tokens but the model only {config.vocab_size}")
+    require(tokenizer.vocab_size <= config.vocab_size,
+            f"the tokenizer has {tokenizer.vocab_size} tokens but the model only {config.vocab_size}", InteropError)
     weights, weights_path = _read_weights(directory)
     try:
         check_hf_state(weights, config, weights_path)
@@ -367,7 +364,7 @@ HF_FOLDER = OutputKind("a Hugging Face folder", "Hugging Face folders", _holds_n
                                             "choose a new or empty directory")
 
 
-def save_hf(model: GPT, tokenizer: CharTokenizer | BPETokenizer | ByteBPETokenizer, directory: str) -> None:
+def save_hf(model: GPT, tokenizer: Tokenizer, directory: str) -> None:
     """Write ``config.json``, ``model.safetensors`` and the tokenizer files into ``directory`` (created).
 
     The guarded way (``files.outputs.write_directory``): a directory that already holds a model is

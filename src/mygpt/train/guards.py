@@ -1,43 +1,45 @@
 """What watches over a training run: its outputs, its checkpoint saves and its loss (Ch.14's loop, made safe).
 
-``run_outputs`` checks and locks the files a run writes before it starts; ``RunSaver`` writes the
+``check_run_outputs`` checks the files a run writes before it starts and ``run_outputs`` locks them; ``RunSaver`` writes the
 run's checkpoints with their resumable state and remembers the last good one; ``LossWatch`` stops the
 run at the first NaN or infinite loss. ``train`` uses all three; a loop of one's own can too.
 """
 
 import contextlib
 import math
-import warnings
 from collections.abc import Iterator, Mapping
 
 import torch
 
 from ..checkpoint import CHECKPOINT, save_checkpoint
 from ..config import TrainConfig
-from ..errors import CheckpointError, MyGPTWarning, OutputError, TrainingError
+from ..errors import CheckpointError, MyGPTWarning, OutputError, TrainingError, notify
 from ..files.outputs import check_output, output_lock
 from .metrics import metrics_kind, metrics_path
 from .resume import training_state
 
 
-@contextlib.contextmanager
-def run_outputs(checkpoint: str, inputs: Mapping[str | None, str] | None = None, flag: str | None = None,
-                enabled: bool = True) -> Iterator[None]:
-    """Check, then lock for the block, what a training run writes: ``checkpoint`` and its metrics file.
+def check_run_outputs(checkpoint: str, inputs: Mapping[str | None, str] | None = None,
+                      setting: str | None = "output") -> None:
+    """Refuse, before any training, what a run must not write: ``checkpoint`` or its metrics file being
+    one of ``inputs`` (path -> what it is), a file that is not mygpt's own checkpoint (or that
+    checkpoint's metrics file), a folder that takes no file. ``setting`` names the checkpoint's argument."""
+    metrics = metrics_path(checkpoint)
+    check_output(checkpoint, CHECKPOINT, inputs, setting)
+    check_output(metrics, metrics_kind(checkpoint), inputs, label=f"the metrics file {metrics}",
+                 choose=setting or "output")
 
-    Refused in one line, before any training: an output that is one of ``inputs`` (path -> what it
-    is), a file that is not mygpt's own checkpoint (or that checkpoint's metrics file), an output
-    another run holds, a folder that takes no file. ``enabled=False`` (ranks other than 0) does nothing.
-    """
+
+@contextlib.contextmanager
+def run_outputs(checkpoint: str, setting: str | None = "output", enabled: bool = True) -> Iterator[None]:
+    """Hold, for the block, the locks of what a training run writes (``checkpoint`` and its metrics
+    file), which ``check_run_outputs`` checked: another run holding either stops in one line.
+    ``enabled=False`` (ranks other than 0) does nothing."""
     if not enabled:
         yield
         return
-    metrics = metrics_path(checkpoint)
-    check_output(checkpoint, CHECKPOINT, inputs, flag)
-    check_output(metrics, metrics_kind(checkpoint), inputs, label=f"the metrics file {metrics}",
-                 choose=flag or "output")
-    with output_lock(checkpoint, flag, "training run", CheckpointError), \
-            output_lock(metrics, None, "training run", OutputError):
+    with output_lock(checkpoint, setting, "training run", CheckpointError), \
+            output_lock(metrics_path(checkpoint), None, "training run", OutputError):
         yield
 
 
@@ -74,7 +76,7 @@ class RunSaver:
         try:
             self.save(step)
         except CheckpointError as err:
-            warnings.warn(f"{err}; training goes on", MyGPTWarning, stacklevel=2)
+            notify(lambda n, err=err: f"{err.worded(n)}; training goes on", MyGPTWarning)
             return False
         return True
 

@@ -13,7 +13,7 @@ import warnings
 
 import torch
 
-from ..checkpoint import model_config, saved_tokenizer_kind, tokenizer_state
+from ..checkpoint import model_config, saved_tokenizer_kind, saved_tokenizer_state, tokenizer_state
 from ..config import GPTConfig, TrainConfig
 from ..errors import CheckpointError, ConfigError
 
@@ -80,8 +80,8 @@ def resumable_state(ckpt: dict, path: str = "the checkpoint") -> dict:
     """
     state = ckpt.get("training_state")
     if not isinstance(state, dict) or "train_config" not in state:
-        raise CheckpointError(f"{path} holds no resumable training state (it was written by an older "
-                              "mygpt or another program); start a new run without --resume")
+        raise CheckpointError(lambda n: f"{path} holds no resumable training state (it was written by an "
+                                        f"older mygpt or another program); start a new run without {n('resume')}")
     step, settings, rng, data = (state.get(k) for k in ("step", "train_config", "rng_state", "data"))
     problems = [what for what, ok in (
         ("step", isinstance(step, int) and not isinstance(step, bool) and step >= 0),
@@ -113,50 +113,49 @@ def _saved_settings(state: dict, path: str) -> TrainConfig:
     with warnings.catch_warnings():  # its warnings, if any, were given when that run started
         warnings.simplefilter("ignore")
         try:
-            return TrainConfig(**state["train_config"])
+            return TrainConfig.from_dict(state["train_config"])
         except (TypeError, ValueError) as err:  # ConfigError is a ValueError
             raise CheckpointError(f"{path}: the settings saved with its run are invalid ({err}); resume from "
                                   "another checkpoint or start a new run") from err
 
 
-def check_resume(ckpt: dict, model, tokenizer, config: TrainConfig,
+def check_resume(ckpt: dict, model: GPTConfig, tokenizer, config: TrainConfig,
                  data: tuple[str | None, str | None], path: str = "the checkpoint", world_size: int = 1) -> None:
-    """Refuse a resume that would not continue the checkpoint's run, naming the first difference.
-
-    ``world_size`` is the number of processes resuming: a run continues exactly only on as many
-    processes as trained it (each draws its own slice of the batch and its own dropout masks).
-    """
-    state = resumable_state(ckpt, path)
+    """Refuse a resume of a run with ``model``, ``tokenizer``, ``config`` and ``data`` (fingerprints) on
+    ``world_size`` processes that would not continue the run of ``ckpt`` (a checkpoint ``resumable_state``
+    accepted), naming the first difference. A run continues exactly only on as many processes as trained
+    it (each draws its own slice of the batch and its own dropout masks)."""
+    state = ckpt["training_state"]
     _same_tokenizer(ckpt, tokenizer, path)
     try:
         saved_model = dataclasses.replace(model_config(ckpt), dropout=state["dropout"])
     except (KeyError, TypeError, ValueError) as err:
         raise CheckpointError(f"{path}: its model settings are invalid ({err}); resume from another checkpoint "
                               "or start a new run") from err
-    _same_settings(saved_model, model.config, path)
+    _same_settings(saved_model, model, path)
     saved = _saved_settings(state, path)
     _same_settings(saved, config, path, skip=(*FREE_TO_CHANGE, "seed"))
     processes = saved_world_size(state)
     if processes != world_size:
         was = f"{processes} process{'es' * (processes > 1)}" if "world_size" in state or processes == 1 \
             else "several processes"
-        raise ConfigError(f"--resume {path}: its run trained on {was} but this one runs on {world_size}; a "
-                          "resume is exact only on as many processes (torchrun --nproc_per_node N, or no "
-                          "torchrun for 1)")
+        raise ConfigError(lambda n: f"{n('resume')} {path}: its run trained on {was} but this one runs on "
+                                    f"{world_size}; a resume is exact only on as many processes (torchrun "
+                                    "--nproc_per_node N, or no torchrun for 1)")
     if saved.seed != config.seed:  # the CLI's --seed is this seed minus 42, so no values are shown
-        raise ConfigError(lambda n: f"--resume {path}: the batch seed differs from the checkpoint's run; "
+        raise ConfigError(lambda n: f"{n('resume')} {path}: the batch seed differs from the checkpoint's run; "
                                     f"give the same {n('seed')} as that run")
     done = state["step"]
     if config.schedule == "cosine" and config.steps != saved.steps:
-        raise ConfigError(lambda n: f"--resume {path}: the cosine schedule spans {n('steps')} {saved.steps} in "
+        raise ConfigError(lambda n: f"{n('resume')} {path}: the cosine schedule spans {n('steps')} {saved.steps} in "
                                     f"the checkpoint's run but {config.steps} here; give {n('steps')} "
                                     f"{saved.steps}")
     if done >= config.steps:
-        raise ConfigError(lambda n: f"--resume {path}: the checkpoint has already done {done} steps, so "
+        raise ConfigError(lambda n: f"{n('resume')} {path}: the checkpoint has already done {done} steps, so "
                                     f"{n('steps')} {config.steps} leaves nothing to do; raise {n('steps')}")
     if list(data) != list(state["data"]):
         which = "training" if data[0] != state["data"][0] else "validation"
-        raise ConfigError(lambda n: f"--resume {path}: the {which} tokens differ from the checkpoint's run; "
+        raise ConfigError(lambda n: f"{n('resume')} {path}: the {which} tokens differ from the checkpoint's run; "
                                     f"resume with the same text, {n('val_split')} and tokenizer options")
 
 
@@ -187,19 +186,19 @@ def _same_settings(saved: GPTConfig | TrainConfig, current: GPTConfig | TrainCon
         was, now = getattr(saved, field.name), getattr(current, field.name)
         if field.name not in skip and was != now:
             raise ConfigError(lambda n, name=field.name, was=was, now=now:
-                              f"--resume {path}: {n(name)} is {was} in the checkpoint's run but {now} here; "
-                              f"give {n(name)} {was} (or start a new run without --resume)")
+                              f"{n('resume')} {path}: {n(name)} is {was} in the checkpoint's run but {now} here; "
+                              f"give {n(name)} {was} (or start a new run without {n('resume')})")
 
 
 def _same_tokenizer(ckpt: dict, tokenizer, path: str) -> None:
     saved_kind = saved_tokenizer_kind(ckpt)
-    saved = _comparable(ckpt.get("tokenizer_state", {"chars": ckpt.get("tokenizer_chars")}))
+    saved = _comparable(saved_tokenizer_state(ckpt))
     kind, current = tokenizer_state(tokenizer)
     current = _comparable(current)
     if (saved_kind, saved) != (kind, current):
         what = "kind" if saved_kind != kind else next(
             _PARTS.get(key, key) for key in current if saved.get(key) != current[key])
-        raise ConfigError(lambda n: f"--resume {path}: the tokenizer's {what} differs from the checkpoint's "
+        raise ConfigError(lambda n: f"{n('resume')} {path}: the tokenizer's {what} differs from the checkpoint's "
                                     f"({saved_kind} there, {kind} here); resume with the same text and "
                                     f"{n('tokenizer')} options")
 

@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 
 import torch
 
-from .errors import MissingExtraError, UnknownSymbolError
+from .errors import ConfigError, MissingExtraError, UnknownSymbolError
 
 # A "word" for the word-level trainer and fast encoder: optional leading whitespace, then
 # non-whitespace; a pure-whitespace match only happens at the end of the text.
@@ -374,6 +374,20 @@ def _byte_level(tokenizer) -> None:
     tk = require_tokenizers()
     tokenizer.pre_tokenizer = tk.pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = tk.decoders.ByteLevel()
+
+
+def check_known_characters(text: str, known_chars: list[str] | None) -> None:
+    """Every character of ``text`` must be in the tokenizer's alphabet ``known_chars`` (seen in training).
+
+    Raises ``ConfigError`` listing the unknown characters. ``known_chars=None``: the tokenizer encodes
+    any text (byte-level BPE), so there is nothing to check.
+    """
+    if known_chars is None:
+        return
+    unknown = sorted(set(text) - set(known_chars))
+    if unknown:
+        raise ConfigError(f"the prompt contains {len(unknown)} character(s) the checkpoint's tokenizer does "
+                          f"not know: {''.join(unknown)!r}; use only characters from the training text")
 
 
 TOKENIZER_KINDS = ("char", "bpe", "bytebpe")

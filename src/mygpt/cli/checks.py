@@ -12,7 +12,7 @@ import torch
 
 from ..errors import ConfigError
 from ..generate import check_sampling
-from ..tokenizer import require_tokenizers
+from ..tokenizer import check_known_characters, require_tokenizers
 from ..utils import MAX_SEED
 
 
@@ -79,15 +79,8 @@ def check_generate_args(args: argparse.Namespace) -> None:
 
 
 def check_prompt(prompt: str, known_chars: list[str] | None) -> None:
-    """Every prompt character must be in the tokenizer's alphabet (it was seen in training).
-
-    ``known_chars=None``: the tokenizer encodes any text (byte-level BPE), so there is nothing to check.
-    """
-    if known_chars is None:
-        return
-    unknown = sorted(set(prompt) - set(known_chars))
-    require(not unknown, f"the prompt contains {len(unknown)} character(s) the checkpoint's tokenizer "
-                         f"does not know: {''.join(unknown)!r}; use only characters from the training text")
+    """Every prompt character must be in the tokenizer's alphabet (``tokenizer.check_known_characters``)."""
+    check_known_characters(prompt, known_chars)
 
 
 def check_figure_path(path: str) -> None:

@@ -42,6 +42,7 @@ COMMANDS = {
     "info": "info",
     "plot": "plot",
     "attention": "attention",
+    "serve": "serve",
 }
 
 

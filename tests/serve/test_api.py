@@ -14,10 +14,10 @@ from mygpt.cli import main
 
 pytest.importorskip("starlette", reason="mygpt[serve] is not installed")
 pytest.importorskip("httpx", reason="Starlette's test client needs httpx")
-from starlette.testclient import TestClient  # noqa: E402
+from starlette.testclient import TestClient
 
-from mygpt.serve.app import create_app  # noqa: E402
-from mygpt.serve.models import Limits, load_models  # noqa: E402
+from mygpt.serve.app import create_app
+from mygpt.serve.models import Limits, load_models
 
 
 @pytest.fixture(scope="module")

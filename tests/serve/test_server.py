@@ -16,8 +16,8 @@ from support.serve import read_events, running_server
 pytest.importorskip("uvicorn", reason="mygpt[serve] is not installed")
 httpx = pytest.importorskip("httpx", reason="the tests' HTTP client is httpx")
 
-from mygpt.serve.app import create_app  # noqa: E402
-from mygpt.serve.models import Limits, ServedModel, load_models  # noqa: E402
+from mygpt.serve.app import create_app
+from mygpt.serve.models import Limits, ServedModel, load_models
 
 
 def _tokens(base: str, **body) -> list[int]:

@@ -5,6 +5,7 @@ import io
 from pathlib import Path
 
 import pytest
+import torch
 from support.cli import TEXT
 
 from mygpt.cli import main
@@ -20,7 +21,12 @@ def checkpoints(tmp_path_factory) -> Path:
     pytest.importorskip("starlette", reason="mygpt[serve] is not installed")
     folder = tmp_path_factory.mktemp("serve")
     (folder / "text.txt").write_text(TEXT, encoding="utf-8")
-    with contextlib.chdir(folder), contextlib.redirect_stdout(io.StringIO()):
-        main(["train", "text.txt", *SHAPE, "--output", "char.ckpt"])
-        main(["train", "text.txt", *SHAPE, "--tokenizer", "bpe", "--num-merges", "12", "--output", "bpe.ckpt"])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny models: a second thread only costs time, a lot on a busy machine
+    try:
+        with contextlib.chdir(folder), contextlib.redirect_stdout(io.StringIO()):
+            main(["train", "text.txt", *SHAPE, "--output", "char.ckpt"])
+            main(["train", "text.txt", *SHAPE, "--tokenizer", "bpe", "--num-merges", "12", "--output", "bpe.ckpt"])
+    finally:
+        torch.set_num_threads(threads)
     return folder

@@ -6,6 +6,8 @@ import os
 import socket
 import sys
 
+import torch
+
 from ..errors import ConfigError, MissingExtraError
 from ..serve.models import Limits, load_models
 from ..utils import cache_dir, pick_device
@@ -37,6 +39,10 @@ def add_parser(sub) -> None:
                         "to the network, with no login.")
     s.add_argument("--port", type=int, default=8000, help="Port to listen on; 0 picks a free one. Default: 8000.")
     s.add_argument("--device", default="auto", choices=DEVICES, help=DEVICE_HELP)
+    s.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="torch threads per computation. Default: $OMP_NUM_THREADS if set, else 1: a batch-1 "
+                        "step of a small model gains little from more, and concurrent generations already "
+                        "run in parallel, each in a thread of its own.")
     s.add_argument("--exact", action="store_true",
                    help="Sample on the book's exact path (no fast kernels, no KV cache): slower, and the "
                         "same numbers as `mygpt generate` without --fast.")
@@ -101,34 +107,41 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _url(sock: socket.socket) -> tuple[str, bool]:
-    """The page's address, and whether only this machine can reach it."""
-    host, port = sock.getsockname()[:2]
-    address = ipaddress.ip_address(host)
+def _url(host: str, port: int) -> tuple[str, bool]:
+    """The page's address for a socket bound to ``host:port``, and whether only this machine can reach it."""
+    address = ipaddress.ip_address(host.split("%")[0])
+    if address.is_unspecified:  # every interface: this machine reaches it on the loopback
+        host = "127.0.0.1" if address.version == 4 else "::1"
     shown = f"[{host}]" if address.version == 6 else host
-    if address.is_unspecified:
-        shown = "127.0.0.1" if address.version == 4 else "[::1]"
     return f"http://{shown}:{port}/", address.is_loopback
 
 
-def _serve_command(args: argparse.Namespace) -> None:
-    require(0 <= args.port <= 65535, f"--port must be from 0 to 65535 (got {args.port})")
-    limits = Limits(args.max_prompt_chars, args.max_new_tokens, args.max_concurrent)
-    check_device(args.device)
-    uvicorn, create_app, stop_generations = _require_serve()
-    paths = args.checkpoints or [_default_checkpoint()]
-    models = load_models(paths, pick_device(args.device), fast=not args.exact)
-    sock = _listen(args.host, args.port)
-    app = create_app(models, limits)
-    url, local = _url(sock)
+def _announce(models, url: str, local: bool, host: str, port: int) -> None:
+    """What is served where; a warning when more than this machine can reach it."""
     for model in models:
         card = model.card
         print(f"model {model.name}: {model.path} ({card['tokenizer']['kind']} tokenizer, "
               f"{card['parameters']['total']:,} parameters, {card['path']} sampling)")
     if not local:
-        print(f"mygpt: warning: listening on {args.host}, not only on this machine: anyone who can reach port "
-              f"{sock.getsockname()[1]} can use these models (there is no login)", file=sys.stderr)
+        print(f"mygpt: warning: listening on {host}, not only on this machine: anyone who can reach port "
+              f"{port} can use these models (there is no login)", file=sys.stderr)
     print(f"serving on {url} (Ctrl-C stops)", flush=True)
+
+
+def _serve_command(args: argparse.Namespace) -> None:
+    require(0 <= args.port <= 65535, f"--port must be from 0 to 65535 (got {args.port})")
+    limits = Limits(args.max_prompt_chars, args.max_new_tokens, args.max_concurrent)
+    require(args.threads is None or args.threads >= 1, f"--threads must be at least 1 (got {args.threads})")
+    check_device(args.device)
+    if args.threads is not None or "OMP_NUM_THREADS" not in os.environ:
+        torch.set_num_threads(args.threads or 1)
+    uvicorn, create_app, stop_generations = _require_serve()
+    paths = args.checkpoints or [_default_checkpoint()]
+    models = load_models(paths, pick_device(args.device), fast=not args.exact)
+    sock = _listen(args.host, args.port)
+    app = create_app(models, limits)
+    host, port = sock.getsockname()[:2]
+    _announce(models, *_url(host, port), args.host, port)
 
     class Server(uvicorn.Server):
         def handle_exit(self, sig, frame) -> None:

@@ -247,8 +247,15 @@ class Column {
     canvas.dataset.drawn = `layer ${a.layer} head ${head}`;
     canvas.dataset.row = String(row);
     const shown = a.offset ? `the last ${n} of ${a.offset + n} tokens (the context window)` : `${n} tokens`;
-    $(".attention-note", this.node).textContent =
-      `${shown}; row i: how token i spreads its attention over itself and the tokens before it`;
+    let note = `${shown}; row i: how token i spreads its attention over itself and the tokens before it`;
+    if (row >= 0 && row < n) {
+      const top = weights[row].map((w, j) => [w, j]).filter(([w]) => w > 0).sort((x, y) => y[0] - x[0]).slice(0, 3);
+      note = `row ${row} (${JSON.stringify(a.pieces[row])}) attends most to ` +
+        top.map(([w, j]) => `${JSON.stringify(a.pieces[j])} ${w.toFixed(2)}`).join(", ");
+    } else if (this.highlight !== null) {
+      note = `that token is before the ${n}-token window the model sees now`;
+    }
+    $(".attention-note", this.node).textContent = note;
   }
 }
 

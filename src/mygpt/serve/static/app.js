@@ -308,9 +308,9 @@ function selectedColumns() {
 function layoutColumns() {
   const main = $("#columns");
   main.textContent = "";
-  for (const input of document.querySelectorAll("#model-picker input")) {
-    if (input.checked) main.append(state.columns.get(input.value).node);
-  }
+  const boxes = [...document.querySelectorAll("#model-picker input")];
+  const shown = boxes.length ? boxes.filter((b) => b.checked).map((b) => b.value) : [...state.columns.keys()];
+  for (const name of shown) main.append(state.columns.get(name).node);
   refreshPrompt();
 }
 
@@ -380,7 +380,7 @@ async function start() {
   const picker = $("#model-picker");
   for (const model of data.models) {
     state.columns.set(model.name, new Column(model));
-    if (data.models.length > 1) {
+    if (data.models.length > 1) {  // one checkbox per model: which columns are shown side by side
       const label = element("label");
       const box = element("input");
       box.type = "checkbox";
@@ -389,12 +389,6 @@ async function start() {
       box.addEventListener("change", layoutColumns);
       label.append(box, ` ${model.name}`);
       picker.append(label);
-    } else {
-      const box = element("input");
-      box.type = "hidden";
-      box.value = model.name;
-      box.checked = true;
-      picker.append(box);
     }
   }
   layoutColumns();

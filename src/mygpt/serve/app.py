@@ -9,10 +9,12 @@ threads, one step at a time, and stops when its client goes away or the server s
 """
 
 import json
+import os
 import threading
 from importlib import resources
 
 import anyio
+import torch
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -79,6 +81,9 @@ class _Api:
         self.default = models[0].name
         self.limits = limits
         self.generations = _Generations(limits.max_concurrent)
+        # No more tokens computed at once than the cores can take (each step on torch's threads): more
+        # threads would only contend for the cores and the GIL.
+        self.step_limiter = anyio.CapacityLimiter(max(1, (os.cpu_count() or 1) // torch.get_num_threads()))
 
     async def body(self, request: Request, fields: dict[str, tuple]) -> dict:
         """The request's JSON object, each field checked against ``fields``: name -> (types, default).
@@ -189,7 +194,7 @@ class _Api:
         steps, reason = 0, "length"
         try:
             yield _event("start", start)
-            while (report := await anyio.to_thread.run_sync(next, tokens, None)) is not None:
+            while (report := await anyio.to_thread.run_sync(next, tokens, None, limiter=self.step_limiter)) is not None:
                 steps += 1
                 yield _event("token", report)
                 if self.generations.stopping:

@@ -23,7 +23,7 @@ from ..errors import ConfigError
 from ..fast import prepare_fast
 from ..generate import TextStream, check_sampling, step_report, stream
 from ..model import GPT
-from ..tokenizer import ByteBPETokenizer, check_known_characters
+from ..tokenizer import ByteBPETokenizer
 from ..utils import MAX_SEED, seeded_generator
 
 ATTENTION_DIGITS = 6  # attention weights are sent rounded to this many decimals
@@ -92,7 +92,7 @@ class ServedModel:
 
     def encode(self, text: str) -> torch.Tensor:
         """The 1-D token ids of ``text``; characters the tokenizer never saw raise ``ConfigError``."""
-        check_known_characters(text, getattr(self.tokenizer, "chars", None))
+        self.tokenizer.check_known(text, "the prompt", "use only characters from the training text")
         return self.tokenizer.encode(text)
 
     def piece(self, token_id: int) -> str:

@@ -4,7 +4,7 @@ import argparse
 import textwrap
 
 from ..analysis.model_card import model_card
-from ..checkpoint import read_checkpoint, rebuild
+from ..checkpoint import non_finite_weights, read_checkpoint, rebuild
 
 DESCRIPTION = ("Describe a checkpoint: file size, the torch version that saved it, the tokenizer and its "
                "vocabulary, the model's configuration, its parameters by module, and the training state "
@@ -49,7 +49,7 @@ def _training_lines(training: dict | None) -> list[str]:
 
 def _info_command(args: argparse.Namespace) -> None:
     ckpt = read_checkpoint(args.checkpoint)
-    model, tokenizer = rebuild(ckpt, args.checkpoint)
+    model, tokenizer = rebuild(ckpt, args.checkpoint, finite=False)  # a diverged run is still described
     card = model_card(ckpt, model, tokenizer, args.checkpoint)
     print(f"checkpoint:   {args.checkpoint} ({_size(card['file_bytes'])})")
     version = card["torch_version"]
@@ -63,5 +63,9 @@ def _info_command(args: argparse.Namespace) -> None:
     for name, count in counts.items():
         tied = "  (also the output head: tied)" if name == "token_embedding" else ""
         print(f"  {name:<{width}}  {count:>10,}{tied}")
+    bad = non_finite_weights(model)
+    if bad:
+        print(f"weights:      NaN or infinite values in {len(bad)} tensor(s), e.g. {bad[0]}: this model cannot "
+              "generate or be evaluated")
     for line in _training_lines(card["training"]):
         print(line)

@@ -68,13 +68,15 @@ def _scaled(logits: torch.Tensor, temperature: float) -> torch.Tensor:
 
 
 def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
-                top_p: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                top_p: float | None = None, generator: torch.Generator | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
     """Choose the next token of each row from last-position ``logits`` ``(B, V)``: ``(ids (B, 1), probs (B, V))``.
 
     ``temperature`` 0 is greedy: the argmax, no random numbers drawn. Otherwise the logits are divided
     by ``temperature``; ``top_k`` keeps the k largest (ties with the k-th survive); ``top_p`` then keeps
     the most likely tokens whose probabilities add up to at least ``top_p`` (nucleus sampling); one
-    multinomial draw follows. ``top_p=1`` (like ``None``) changes nothing. Does not modify ``logits``.
+    multinomial draw follows, from ``generator`` (default: the global one, which ``set_seed`` seeds).
+    ``top_p=1`` (like ``None``) changes nothing. Does not modify ``logits``.
     """
     if temperature == 0:
         ids = logits.argmax(dim=-1, keepdim=True)
@@ -89,12 +91,12 @@ def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int | Non
         mass_before[:, 0] = 0.0  # the most likely token is always kept
         logits[torch.zeros_like(logits, dtype=torch.bool).scatter_(-1, order, mass_before >= top_p)] = float("-inf")
     probs = F.softmax(logits, dim=-1)
-    return torch.multinomial(probs, num_samples=1), probs
+    return torch.multinomial(probs, num_samples=1, generator=generator), probs
 
 
 def stream(model, prompt_ids: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
            top_k: int | None = None, use_cache: bool = False, *, top_p: float | None = None,
-           stop_ids: Iterable[int] | None = None) -> Iterator[Step]:
+           stop_ids: Iterable[int] | None = None, generator: torch.Generator | None = None) -> Iterator[Step]:
     """Sample up to ``max_new_tokens`` tokens after ``prompt_ids`` ``(B, T0)``, yielding each ``Step`` as drawn.
 
     The arguments are ``generate``'s and are checked here, before the first step. Only the last
@@ -102,7 +104,8 @@ def stream(model, prompt_ids: torch.Tensor, max_new_tokens: int, temperature: fl
     run (``max_new_tokens`` may be huge; stop consuming to end it). With ``stop_ids``, a row that has
     drawn one of them keeps repeating it, and the stream ends once every row has; rows still running
     draw exactly what they would draw without ``stop_ids``. Puts the model in eval mode when the first
-    step is drawn.
+    step is drawn. ``generator`` (e.g. ``utils.seeded_generator``) keeps the draws of this stream
+    apart from any other's; by default they come from the global generator.
     """
     vocab_size = getattr(model, "vocab_size", None)
     _check_prompt(prompt_ids, vocab_size)
@@ -111,12 +114,13 @@ def stream(model, prompt_ids: torch.Tensor, max_new_tokens: int, temperature: fl
     if stop_ids is not None:
         stops = torch.as_tensor(list(stop_ids), dtype=torch.long, device=prompt_ids.device)
         check_ids("stop_ids", stops, vocab_size, rows=False)
-    return _steps(model, prompt_ids, max_new_tokens, temperature, top_k, top_p, use_cache, stops)
+    return _steps(model, prompt_ids, max_new_tokens, temperature, top_k, top_p, use_cache, stops, generator)
 
 
 @torch.no_grad()
 def _steps(model, ids: torch.Tensor, max_new_tokens: int, temperature: float, top_k: int | None,
-           top_p: float | None, use_cache: bool, stops: torch.Tensor | None) -> Iterator[Step]:
+           top_p: float | None, use_cache: bool, stops: torch.Tensor | None,
+           generator: torch.Generator | None) -> Iterator[Step]:
     """The sampling loop of Ch.15. ``ids`` is the context window; ``length`` counts every token so far.
 
     The cache holds the positions fed so far while the sequence fits the window; once it would crop,
@@ -134,7 +138,7 @@ def _steps(model, ids: torch.Tensor, max_new_tokens: int, temperature: float, to
             else:
                 logits, _ = model(ids[:, -window_len:])
             logits = logits[:, -1, :]
-            next_ids, probs = sample_next(logits, temperature, top_k, top_p)
+            next_ids, probs = sample_next(logits, temperature, top_k, top_p, generator)
             if stops is not None:
                 if done is not None:
                     next_ids = torch.where(done, ids[:, -1:], next_ids)  # a stopped row repeats its stop id
@@ -220,3 +224,21 @@ class TextStream:
                      if any(s.startswith(text[-k:]) for s in self.stop)), 0)
         self._held = text[len(text) - keep:]
         return text[:len(text) - keep]
+
+
+def step_report(step: Step, decode: Callable[[list[int]], str], alternatives: int = 5, row: int = 0) -> dict:
+    """What one drawn token tells about the model: the token and the most likely alternatives.
+
+    ``{"id", "token", "p", "model_p", "top": [{"id", "token", "p", "model_p"}, ...]}``: ``p`` is the
+    probability it was drawn with (after temperature, top-k and top-p), ``model_p`` the model's own
+    (the softmax of the raw logits); ``top`` lists the ``alternatives`` tokens the model finds most
+    likely. ``mygpt generate --show-probs`` prints it and ``mygpt serve`` streams it.
+    """
+    probs = step.probs[row].float()
+    model_probs = F.softmax(step.logits[row].float(), dim=-1)
+    top = torch.topk(model_probs, min(alternatives, model_probs.numel())).indices
+    ids = torch.cat([step.ids[row, :1].to(top.device), top])
+    p, model_p = probs[ids].tolist(), model_probs[ids].tolist()
+    entries = [{"id": i, "token": decode([i]), "p": p[n], "model_p": model_p[n]}
+               for n, i in enumerate(ids.tolist())]
+    return {**entries[0], "top": entries[1:]}

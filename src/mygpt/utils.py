@@ -58,8 +58,7 @@ def set_seed(seed: int = 0) -> None:
     seed = int(seed)
     torch.manual_seed(seed)
     if seed >> 32:
-        key = np.random.RandomState([seed & 0xFFFFFFFF, seed >> 32]).get_state()[1]
-        _load_mt19937_key(key)
+        _load_mt19937_key(_mt19937_key(seed))
     if torch.cuda.is_available():
         torch.cuda.manual_seed_all(seed)
     if torch.backends.mps.is_available():
@@ -71,12 +70,33 @@ def set_seed(seed: int = 0) -> None:
 _MT_WORDS_OFFSET, _MT_WORDS = 24, 624
 
 
-def _load_mt19937_key(key: np.ndarray) -> None:
-    """Replace the 624 state words of the freshly seeded CPU generator by ``key`` (uint32)."""
-    state = torch.get_rng_state().numpy().copy()
+def _load_mt19937_key(key: np.ndarray, generator: torch.Generator | None = None) -> None:
+    """Replace the 624 state words of a freshly seeded CPU generator (default: the global one) by ``key``."""
+    generator = torch.default_generator if generator is None else generator
+    state = generator.get_state().numpy().copy()
     words = key.astype(np.uint64).tobytes()
     state[_MT_WORDS_OFFSET:_MT_WORDS_OFFSET + len(words)] = np.frombuffer(words, dtype=np.uint8)
-    torch.set_rng_state(torch.from_numpy(state))
+    generator.set_state(torch.from_numpy(state))
+
+
+def _mt19937_key(seed: int) -> np.ndarray:
+    """mt19937's ``init_by_array`` state for a seed of 2**32 or more (all its bits count)."""
+    return np.random.RandomState([seed & 0xFFFFFFFF, seed >> 32]).get_state()[1]
+
+
+def seeded_generator(seed: int, device: torch.device | str = "cpu") -> torch.Generator:
+    """A generator of its own on ``device`` that draws what ``set_seed(seed)`` makes the global one draw.
+
+    For callers that sample several streams at once (``mygpt serve``): each keeps its seed's stream
+    whatever the others draw.
+    """
+    check_seed(seed)
+    seed = int(seed)
+    generator = torch.Generator(device=device)
+    generator.manual_seed(seed)
+    if seed >> 32 and generator.device.type == "cpu":
+        _load_mt19937_key(_mt19937_key(seed), generator)
+    return generator
 
 
 def pick_device(arg: str = "auto") -> torch.device:

@@ -33,10 +33,11 @@ PATHS = {
     ("info", "checkpoint"): "checkpoint",
     ("plot", "runs"): "metrics", ("plot", "out"): "figure-out",
     ("attention", "checkpoint"): "checkpoint", ("attention", "out"): "figure-out",
+    ("serve", "checkpoints"): "checkpoint",
 }
 # String arguments that are not paths.
 NOT_PATHS = {("generate", "prompt"), ("generate", "stop"), ("attention", "prompt"), ("plot", "label"),
-             ("train", "optimizer")}
+             ("train", "optimizer"), ("serve", "host")}
 
 # A valid invocation of each argument's command with the argument as X (everything else valid).
 X = "<X>"
@@ -60,8 +61,10 @@ INVOCATIONS = {
     ("plot", "out"): ["plot", "m.ckpt", "--out", X],
     ("attention", "checkpoint"): ["attention", "--checkpoint", X, "--prompt", "To", "--out", "new.png"],
     ("attention", "out"): ["attention", "--checkpoint", "m.ckpt", "--prompt", "To", "--out", X],
+    ("serve", "checkpoints"): ["serve", "m.ckpt", X, "--port", "0", *GEN],  # refused before it listens
 }
-NEEDS = {"import-hf": "safetensors", "export-hf": "safetensors", "plot": "matplotlib", "attention": "matplotlib"}
+NEEDS = {"import-hf": "safetensors", "export-hf": "safetensors", "plot": "matplotlib", "attention": "matplotlib",
+         "serve": "starlette"}
 
 
 def _random_bytes(n: int = 2000) -> bytes:

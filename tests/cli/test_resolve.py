@@ -67,6 +67,7 @@ COMMAND_LINES = {
     "info": [["info", "tiny.ckpt"]],
     "plot": [["plot", "tiny.ckpt", "--out", "loss.png"]],
     "attention": [["attention", "--checkpoint", "tiny.ckpt", "--prompt", "To be", "--out", "att.png"]],
+    "serve": [["serve", "tiny.ckpt", "--port", "0", "--device", "cpu"]],
 }
 
 
@@ -91,4 +92,7 @@ def test_no_verb_writes_to_its_namespace(argv, files, monkeypatch, capsys):
     monkeypatch.chdir(files)
     if argv[0] == "bench":  # the measurement itself is tests/bench's; here only how the verb reads its flags
         monkeypatch.setattr("mygpt.cli.bench.run", lambda **options: {"options": sorted(options)})
+    if argv[0] == "serve":  # everything up to listening; the server itself is tests/serve's
+        uvicorn = pytest.importorskip("uvicorn", reason="serve needs mygpt[serve]")
+        monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: None)
     _run_sealed(argv, monkeypatch)

@@ -5,9 +5,10 @@ import pytest
 import torch
 from support.cli import TEXT, TINY, fails_cleanly
 
-from mygpt import load_checkpoint, set_seed
+from mygpt import GPT, load_checkpoint, set_seed
 from mygpt.cli import main
-from mygpt.utils import MAX_SEED, _load_mt19937_key
+from mygpt.generate import stream
+from mygpt.utils import MAX_SEED, _load_mt19937_key, seeded_generator
 
 
 def _draws() -> torch.Tensor:
@@ -77,3 +78,24 @@ def test_train_seeds_2_32_apart_give_different_models(textfile, capsys):
         model, _ = load_checkpoint(str(textfile / f"s{seed}.ckpt"))
         weights.append(model.token_embedding.embedding.weight)
     assert not torch.equal(weights[0], weights[1]) and not torch.equal(weights[1], weights[2])
+
+
+@pytest.mark.parametrize("seed", [0, 1234, 2**32 + 5, MAX_SEED])
+def test_a_seeded_generator_draws_what_set_seed_makes_the_global_one_draw(seed):
+    """``mygpt serve`` samples many streams at once, each from a generator of its own: same seed, same text."""
+    set_seed(seed)
+    expected = torch.rand(5)
+    set_seed(seed + 1 if seed < MAX_SEED else 0)  # the global generator's state must not matter
+    assert torch.equal(torch.rand(5, generator=seeded_generator(seed)), expected)
+
+
+def test_a_stream_with_its_own_generator_samples_what_the_global_one_samples():
+    model = GPT(12, 8, 2, 1, max_seq_len=8).eval()
+    prompt = torch.tensor([[1, 2, 3]])
+    set_seed(7)
+    expected = [s.ids.item() for s in stream(model, prompt, 20)]
+    set_seed(99)
+    got = [s.ids.item() for s in stream(model, prompt, 20, generator=seeded_generator(7))]
+    assert got == expected
+    with pytest.raises(ValueError, match="seed must be"):
+        seeded_generator(-1)

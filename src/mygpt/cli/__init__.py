@@ -36,6 +36,7 @@ COMMANDS = {
     "info": "info",
     "plot": "plot",
     "attention": "attention",
+    "serve": "serve",
 }
 
 

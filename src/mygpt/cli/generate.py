@@ -7,12 +7,11 @@ import sys
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from ..checkpoint import load_checkpoint
 from ..fast import prepare_fast
 from ..fast.precision import fast_precision
-from ..generate import Step, TextStream, stream
+from ..generate import Step, TextStream, step_report, stream
 from ..utils import forward_precision, pick_device, set_seed
 from .checks import check_generate_args, check_prompt
 from .common import (
@@ -155,20 +154,11 @@ def _sample(model, tokenizer, request: Request, device: torch.device, precision:
 
 def _show_probs(step: Step, tokenizer, form: str, number: int, index: int, seed: int) -> None:
     """One line on stderr: the token drawn, its probability, and the most likely alternatives."""
-    probs = step.probs[0].float()
-    model_probs = F.softmax(step.logits[0].float(), dim=-1)
-    chosen = int(step.ids[0, 0])
-    top = torch.topk(model_probs, min(SHOWN_ALTERNATIVES, model_probs.numel())).indices.tolist()
-
-    def entry(i: int) -> dict:
-        return {"id": i, "token": tokenizer.decode([i]), "p": probs[i].item(), "model_p": model_probs[i].item()}
-
+    report = step_report(step, tokenizer.decode, SHOWN_ALTERNATIVES)
     if form == "json":
-        line = json.dumps({"sample": index, "seed": seed, "step": number, **entry(chosen),
-                           "top": [entry(i) for i in top]}, ensure_ascii=False)
+        line = json.dumps({"sample": index, "seed": seed, "step": number, **report}, ensure_ascii=False)
     else:
-        chosen_entry = entry(chosen)
-        alternatives = ", ".join(f"{e['token']!r} {e['p']:.4f}" for e in map(entry, top))
-        line = (f"sample {index + 1} step {number}: {chosen_entry['token']!r} p={chosen_entry['p']:.4f} "
-                f"(model {chosen_entry['model_p']:.4f}) | top: {alternatives}")
+        alternatives = ", ".join(f"{e['token']!r} {e['p']:.4f}" for e in report["top"])
+        line = (f"sample {index + 1} step {number}: {report['token']!r} p={report['p']:.4f} "
+                f"(model {report['model_p']:.4f}) | top: {alternatives}")
     print(line, file=sys.stderr, flush=True)

@@ -1,10 +1,10 @@
 """``mygpt info``: what a checkpoint holds, without running it."""
 
 import argparse
-import os
 import textwrap
 
-from ..checkpoint import non_finite_weights, read_checkpoint, rebuild, saved_tokenizer_kind
+from ..analysis.model_card import model_card
+from ..checkpoint import non_finite_weights, read_checkpoint, rebuild
 
 DESCRIPTION = ("Describe a checkpoint: file size, the torch version that saved it, the tokenizer and its "
                "vocabulary, the model's configuration, its parameters by module, and the training state "
@@ -19,16 +19,6 @@ def add_parser(sub) -> None:
     i.set_defaults(func=_info_command)
 
 
-def params_by_module(model) -> dict[str, int]:
-    """Trainable parameters per top-level module, one entry per block; a tied weight counts once."""
-    counts: dict[str, int] = {}
-    for name, param in model.named_parameters():  # shared (tied) tensors are listed once
-        parts = name.split(".")
-        group = ".".join(parts[:2]) if parts[0] == "blocks" else parts[0]
-        counts[group] = counts.get(group, 0) + param.numel()
-    return counts
-
-
 def _size(n: int) -> str:
     """A file size in bytes, KB, MB or GB (powers of 1,000)."""
     power = min(3, (len(str(n)) - 1) // 3)
@@ -41,39 +31,34 @@ def _wrapped(first: str, values: dict) -> str:
     return textwrap.fill(text, 100, initial_indent=first, subsequent_indent=" " * len(first))
 
 
-def _tokenizer_line(ckpt: dict, tokenizer) -> str:
-    kind = saved_tokenizer_kind(ckpt)
-    merges = len(getattr(tokenizer, "merges", ()))
-    detail = f" ({len(tokenizer.chars)} symbols + {merges:,} merges)" if merges else ""
-    return f"{kind}, vocabulary {tokenizer.vocab_size:,}{detail}"
+def _tokenizer_line(tokenizer: dict) -> str:
+    detail = f" ({tokenizer['symbols']} symbols + {tokenizer['merges']:,} merges)" if tokenizer["merges"] else ""
+    return f"{tokenizer['kind']}, vocabulary {tokenizer['vocab_size']:,}{detail}"
 
 
-def _training_lines(ckpt: dict) -> list[str]:
-    state = ckpt.get("training_state")
-    if not isinstance(state, dict):
+def _training_lines(training: dict | None) -> list[str]:
+    if training is None:
         return ["training:     none (weights only: a finished model, not resumable)"]
-    saved = [what for key, what in (("optimizer_state_dict", "optimizer"), ("rng_state", "RNG"))
-             if key in state]
-    lines = [f"training:     step {state.get('step', '?')}"
-             + (f" ({' and '.join(saved)} state saved)" if saved else "")]
-    settings = state.get("train_config")
-    if isinstance(settings, dict):
-        lines.append(_wrapped("  ", settings))
+    step = "?" if training["step"] is None else training["step"]
+    saved = training["saved"]
+    lines = [f"training:     step {step}" + (f" ({' and '.join(saved)} state saved)" if saved else "")]
+    if training["settings"] is not None:
+        lines.append(_wrapped("  ", training["settings"]))
     return lines
 
 
 def _info_command(args: argparse.Namespace) -> None:
     ckpt = read_checkpoint(args.checkpoint)
     model, tokenizer = rebuild(ckpt, args.checkpoint, finite=False)  # a diverged run is still described
-    print(f"checkpoint:   {args.checkpoint} ({_size(os.path.getsize(args.checkpoint))})")
-    version = ckpt.get("torch_version")
+    card = model_card(ckpt, model, tokenizer, args.checkpoint)
+    print(f"checkpoint:   {args.checkpoint} ({_size(card['file_bytes'])})")
+    version = card["torch_version"]
     print(f"saved with:   torch {version}" if version
           else "saved with:   torch version not recorded (`mygpt train` records it)")
-    print(f"tokenizer:    {_tokenizer_line(ckpt, tokenizer)}")
-    config = {k: v for k, v in vars(model.config).items() if k != "dropout"}  # dropout is not saved
-    print(_wrapped("config:       ", config))
-    counts = params_by_module(model)
-    print(f"parameters:   {sum(counts.values()):,}")
+    print(f"tokenizer:    {_tokenizer_line(card['tokenizer'])}")
+    print(_wrapped("config:       ", card["config"]))
+    counts = card["parameters"]["by_module"]
+    print(f"parameters:   {card['parameters']['total']:,}")
     width = max(map(len, counts))
     for name, count in counts.items():
         tied = "  (also the output head: tied)" if name == "token_embedding" else ""
@@ -82,5 +67,5 @@ def _info_command(args: argparse.Namespace) -> None:
     if bad:
         print(f"weights:      NaN or infinite values in {len(bad)} tensor(s), e.g. {bad[0]}: this model cannot "
               "generate or be evaluated")
-    for line in _training_lines(ckpt):
+    for line in _training_lines(card["training"]):
         print(line)

@@ -34,5 +34,6 @@ def _export_command(args: argparse.Namespace) -> None:
         taken = [name for name in _EXPORTED if os.path.exists(os.path.join(args.directory, name))]
         if taken:
             raise InteropError(f"{args.directory} already holds {taken[0]}; choose a new or empty directory")
-    hf.save_hf(model, tokenizer, args.directory)
+    eos = hf.save_hf(model, tokenizer, args.directory)
     print(f"exported {args.checkpoint} to {args.directory} (GPT2LMHeadModel, {model.num_params():,} params)")
+    print(eos.describe())

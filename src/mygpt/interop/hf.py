@@ -13,9 +13,11 @@ needed. Nothing is downloaded: the user points at files they have.
 
 import json
 import os
+from dataclasses import replace
 
 import torch
 
+from ..checkpoint import tokenizer_state
 from ..config import GPTConfig
 from ..errors import InteropError
 from ..model import GPT
@@ -27,6 +29,11 @@ from ..tokenizer import (
     CharTokenizer,
     require_tokenizers,
 )
+from .end_of_text import EndOfText, drop_end_of_text, with_end_of_text
+
+# tokenizer_config.json keys of mygpt's own: the tokenizer kind (so that import gives back a char or
+# book-BPE tokenizer, not a byte-level one) and the id of the end-of-text row the export added.
+KIND_KEY, ADDED_EOS_KEY = "mygpt_tokenizer_kind", "mygpt_added_end_of_text"
 
 # Hugging Face activation names and the GELU each one computes.
 _GELU_OF = {"gelu_new": "tanh", "gelu_pytorch_tanh": "tanh", "gelu_fast": "tanh", "gelu": "erf"}
@@ -147,9 +154,44 @@ def _read_weights(directory: str) -> dict[str, torch.Tensor]:
     return torch.load(bin_path, map_location="cpu", weights_only=True)
 
 
-def load_hf_tokenizer(directory: str) -> ByteBPETokenizer:
-    """The tokenizer of a Hugging Face directory: ``tokenizer.json``, else ``vocab.json`` + ``merges.txt``."""
+def _tokenizer_settings(directory: str) -> dict:
+    """``tokenizer_config.json`` of a directory ({} when there is none or it is not an object)."""
+    try:
+        with open(os.path.join(directory, "tokenizer_config.json"), encoding="utf-8") as f:
+            settings = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    return settings if isinstance(settings, dict) else {}
+
+
+def _book_tokenizer(path: str, kind: str, added_eos: int | None) -> CharTokenizer | BPETokenizer:
+    """The char or book-BPE tokenizer a mygpt export wrote to ``path`` (its ids unchanged)."""
+    with open(path, encoding="utf-8") as f:
+        model = json.load(f).get("model", {})
+    vocab, merges = model.get("vocab", {}), model.get("merges", [])
+    merges = [tuple(m.split(" ", 1)) if isinstance(m, str) else tuple(m) for m in merges]
+    ids = {i: s for s, i in vocab.items() if i != added_eos}
+    size = max(ids, default=-1) + 1
+    chars = [ids.get(i) for i in range(size - len(merges))]
+    _refuse(kind in ("char", "bpe") and None not in chars and (kind == "bpe" or not merges),
+            f"{path} does not hold the {kind} tokenizer its tokenizer_config.json names")
+    tokenizer = CharTokenizer(chars) if kind == "char" else BPETokenizer(chars, merges)
+    _refuse(all(tokenizer.decode([i]) == s for i, s in ids.items()),
+            f"{path}: its vocabulary is not the {kind} tokenizer its merges make")
+    return tokenizer
+
+
+def load_hf_tokenizer(directory: str) -> CharTokenizer | BPETokenizer | ByteBPETokenizer:
+    """The tokenizer of a Hugging Face directory: ``tokenizer.json``, else ``vocab.json`` + ``merges.txt``.
+
+    A directory ``mygpt export-hf`` wrote from a char or book-BPE model gives that kind back (its
+    ``tokenizer_config.json`` names it), without the end-of-text token the export added.
+    """
     path = os.path.join(directory, "tokenizer.json")
+    settings = _tokenizer_settings(directory)
+    kind = settings.get(KIND_KEY, "bytebpe")
+    if kind != "bytebpe" and os.path.exists(path):
+        return _book_tokenizer(path, kind, settings.get(ADDED_EOS_KEY))
     if os.path.exists(path):
         return ByteBPETokenizer.load(path)
     vocab, merges = os.path.join(directory, "vocab.json"), os.path.join(directory, "merges.txt")
@@ -159,8 +201,12 @@ def load_hf_tokenizer(directory: str) -> ByteBPETokenizer:
     return ByteBPETokenizer.from_files(vocab, merges)
 
 
-def load_hf(directory: str) -> tuple[GPT, ByteBPETokenizer]:
-    """The mygpt model (CPU, float32, eval mode) and tokenizer of a local GPT-2 directory."""
+def load_hf(directory: str) -> tuple[GPT, CharTokenizer | BPETokenizer | ByteBPETokenizer]:
+    """The mygpt model (CPU, float32, eval mode) and tokenizer of a local GPT-2 directory.
+
+    The end-of-text row a mygpt export added to a char or book-BPE model is dropped again, so export
+    then import gives back the same model and tokenizer.
+    """
     _refuse(os.path.isdir(directory), f"{directory} is not a directory; pass the folder holding config.json")
     config_path = os.path.join(directory, "config.json")
     _refuse(os.path.exists(config_path), f"{directory} has no config.json; it is not a Hugging Face model "
@@ -168,58 +214,90 @@ def load_hf(directory: str) -> tuple[GPT, ByteBPETokenizer]:
     with open(config_path, encoding="utf-8") as f:
         config = config_from_hf(json.load(f))
     tokenizer = load_hf_tokenizer(directory)
+    added_eos = _tokenizer_settings(directory).get(ADDED_EOS_KEY)
+    drop = isinstance(added_eos, int) and added_eos == config.vocab_size - 1
     _refuse(tokenizer.vocab_size <= config.vocab_size,
             f"the tokenizer has {tokenizer.vocab_size} tokens but the model only {config.vocab_size}")
-    model = GPT.from_config(config)
     try:
-        model.load_state_dict(state_dict_from_hf(_read_weights(directory), config))
-    except (KeyError, RuntimeError) as err:
+        state = state_dict_from_hf(_read_weights(directory), config)
+        if drop:
+            state, config = drop_end_of_text(state, added_eos), replace(config, vocab_size=added_eos)
+        model = GPT.from_config(config)
+        model.load_state_dict(state)
+    except (KeyError, RuntimeError, ValueError) as err:
         raise InteropError(f"the weights in {directory} do not match its config.json ({err!s:.120})") from err
     return model.eval(), tokenizer
 
 
-def hf_tokenizer(tokenizer):
+def hf_tokenizer(tokenizer, eos_id: int | None = None):
     """A ``tokenizers.Tokenizer`` giving the same ids and decoding as a mygpt tokenizer.
 
     Char: a BPE model without merges. Book BPE: its alphabet and merges, applied within the words of
     its fast encoder (``encode_corpus``), whose lowest-rank-first merging is also Hugging Face's.
-    Unknown characters are skipped, as ``encode_corpus`` skips them.
+    Unknown characters are skipped, as ``encode_corpus`` skips them. ``eos_id`` adds ``<|endoftext|>``
+    as a special token with that id (see ``end_of_text``).
     """
-    if isinstance(tokenizer, ByteBPETokenizer):
-        return tokenizer.tokenizer
     tk = require_tokenizers()
+    if isinstance(tokenizer, ByteBPETokenizer):
+        if eos_id is None:
+            return tokenizer.tokenizer
+        result = tk.Tokenizer.from_str(tokenizer.to_json())
+        result.add_special_tokens([tk.AddedToken(END_OF_TEXT, special=True, normalized=False)])
+        _refuse(result.token_to_id(END_OF_TEXT) == eos_id,
+                f"the tokenizer has {tokenizer.vocab_size} tokens but the model {eos_id}; an end-of-text "
+                "token cannot be added after both")
+        return result
     merges = tokenizer.merges if isinstance(tokenizer, BPETokenizer) else []
-    vocab = tokenizer.stoi  # a string made twice by different merges keeps its later id, as in mygpt
-    result = tk.Tokenizer(tk.models.BPE(vocab=dict(vocab), merges=[tuple(m) for m in merges]))
+    vocab = dict(tokenizer.stoi)  # a string made twice by different merges keeps its later id, as in mygpt
+    if eos_id is not None:
+        vocab[END_OF_TEXT] = eos_id
+    result = tk.Tokenizer(tk.models.BPE(vocab=vocab, merges=[tuple(m) for m in merges]))
     if isinstance(tokenizer, BPETokenizer):
         result.pre_tokenizer = tk.pre_tokenizers.Split(tk.Regex(_WORD_RE.pattern), behavior="isolated")
     result.decoder = tk.decoders.Fuse()
+    if eos_id is not None:
+        result.add_special_tokens([tk.AddedToken(END_OF_TEXT, special=True, normalized=False)])
     return result
 
 
-def save_hf_tokenizer(tokenizer, directory: str, max_length: int) -> None:
+def save_hf_tokenizer(tokenizer, directory: str, max_length: int, eos: EndOfText | None = None) -> None:
     """``tokenizer.json`` and ``tokenizer_config.json`` (plus GPT-2's ``vocab.json``/``merges.txt`` for
-    byte-level BPE) that ``AutoTokenizer.from_pretrained(directory)`` loads."""
-    hf_tokenizer(tokenizer).save(os.path.join(directory, "tokenizer.json"))
+    byte-level BPE) that ``AutoTokenizer.from_pretrained(directory)`` loads.
+
+    With ``eos``, ``<|endoftext|>`` is the tokenizer's bos, eos and pad token (GPT-2's choice, and what
+    lm-evaluation-harness and batched ``pipeline`` calls need).
+    """
+    added = eos is not None and eos.added
+    hf_tokenizer(tokenizer, eos.id if added else None).save(os.path.join(directory, "tokenizer.json"))
     settings = {"model_max_length": max_length, "clean_up_tokenization_spaces": False,
-                "tokenizer_class": "PreTrainedTokenizerFast"}
+                "tokenizer_class": "PreTrainedTokenizerFast", KIND_KEY: tokenizer_state(tokenizer)[0]}
     if isinstance(tokenizer, ByteBPETokenizer):
         tokenizer.tokenizer.model.save(directory)
         if tokenizer.tokenizer.token_to_id(END_OF_TEXT) is not None:
-            settings.update(bos_token=END_OF_TEXT, eos_token=END_OF_TEXT, unk_token=END_OF_TEXT)
+            settings.update(unk_token=END_OF_TEXT)
+    if eos is not None:
+        settings.update(bos_token=END_OF_TEXT, eos_token=END_OF_TEXT, pad_token=END_OF_TEXT)
+    if added:
+        settings[ADDED_EOS_KEY] = eos.id
     with open(os.path.join(directory, "tokenizer_config.json"), "w", encoding="utf-8") as f:
         json.dump(settings, f, indent=2)
 
 
-def save_hf(model: GPT, tokenizer: CharTokenizer | BPETokenizer | ByteBPETokenizer, directory: str) -> None:
-    """Write ``config.json``, ``model.safetensors`` and the tokenizer files into ``directory`` (created)."""
+def save_hf(model: GPT, tokenizer: CharTokenizer | BPETokenizer | ByteBPETokenizer, directory: str) -> EndOfText:
+    """Write ``config.json``, ``model.safetensors`` and the tokenizer files into ``directory`` (created).
+
+    A tokenizer without ``<|endoftext|>`` (char, book BPE) gets one, as one more vocabulary row that
+    leaves the model's function on real text unchanged (``end_of_text``); returns the token used.
+    """
     from safetensors.torch import save_file
 
-    eos_id = tokenizer.tokenizer.token_to_id(END_OF_TEXT) if isinstance(tokenizer, ByteBPETokenizer) else None
-    config = config_to_hf(model.config, eos_id)
+    check_exportable(model.config)
+    model, eos = with_end_of_text(model, tokenizer)
+    config = config_to_hf(model.config, eos.id)
     weights = state_dict_to_hf(model)
     os.makedirs(directory, exist_ok=True)
     with open(os.path.join(directory, "config.json"), "w", encoding="utf-8") as f:
-        json.dump(config, f, indent=2)
+        json.dump({**config, "pad_token_id": eos.id}, f, indent=2)
     save_file(weights, os.path.join(directory, "model.safetensors"), metadata={"format": "pt"})
-    save_hf_tokenizer(tokenizer, directory, model.max_seq_len)
+    save_hf_tokenizer(tokenizer, directory, model.max_seq_len, eos)
+    return eos

@@ -8,6 +8,7 @@ from .attention import MultiHeadAttention, _check_length
 from .block import TransformerBlock
 from .config import GPTConfig
 from .embedding import TokenEmbedding
+from .fast.weight_copies import fast_linear
 from .kv_cache import KVCache
 from .mlp import MLP
 from .norm import LayerNorm, RMSNorm, _make_norm
@@ -24,6 +25,8 @@ class GPT(nn.Module):
     The arguments are those of ``GPTConfig``, which checks them; ``GPT.from_config(cfg)`` builds the
     same model from a config, and ``model.config`` gives it back.
     """
+
+    fast = False
 
     def __init__(self, vocab_size: int, embed_dim: int, num_heads: int, num_layers: int,
                  max_seq_len: int = 64, dropout: float = 0.0, norm_type: str = "layer",
@@ -89,7 +92,8 @@ class GPT(nn.Module):
                 x = block(x, layer_cache, past)
             cache.length += T
         x = self.ln_f(x)
-        logits = x @ self.token_embedding.embedding.weight.T
+        head = self.token_embedding.embedding
+        logits = fast_linear(self, "head", x, head) if self.fast else x @ head.weight.T
         if targets is None:
             return logits, None
         loss = F.cross_entropy(logits.view(-1, logits.shape[-1]), targets.view(-1))
@@ -109,6 +113,7 @@ class GPT(nn.Module):
         for module in self.modules():
             if isinstance(module, (LayerNorm, RMSNorm, MultiHeadAttention, MLP)):
                 module.fast = enabled
+        self.fast = enabled  # the tied head, through the kept weight copies too
         return self
 
 

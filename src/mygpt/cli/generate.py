@@ -11,9 +11,10 @@ import torch.nn.functional as F
 from ..checkpoint import load_checkpoint
 from ..fast import prepare_fast
 from ..fast.precision import fast_precision
+from ..fast.weight_copies import set_weight_precision
 from ..generate import Step, TextStream, stream
 from ..utils import pick_device, set_seed
-from .checks import check_generate_args, check_prompt
+from .checks import check_generate_args, check_prompt, require
 from .common import (
     DEVICE_HELP,
     DEVICES,
@@ -51,6 +52,11 @@ def add_parser(sub) -> None:
     g.add_argument("--device", default="auto", choices=DEVICES, help=DEVICE_HELP)
     g.add_argument("--precision", default="fp32", choices=["fp32", "bf16"], help=PRECISION_HELP)
     g.add_argument("--fast", action="store_true", help=FAST_HELP)
+    g.add_argument("--weights", default="fp32", choices=["fp32", "bf16", "int8"],
+                   help="With --fast: decode with bf16, or int8 weight-only (one scale per row), copies of the "
+                        "weights. Faster where the weights outgrow the CPU caches, but an approximation, not "
+                        "the model's exact function: `mygpt eval --weights` prints its cost in loss. "
+                        "Default: fp32.")
     g.add_argument("--top-p", type=float, default=None, metavar="P",
                    help="Nucleus sampling, after --top-k: keep the most likely tokens whose probabilities "
                         "add up to at least P (0 < P <= 1), e.g. 0.9; a --top-k as large as the vocabulary "
@@ -86,6 +92,8 @@ def _write(text: str) -> None:
 def _generate_command(args: argparse.Namespace) -> None:
     args.stop = [_unescape(s) for s in args.stop]
     check_generate_args(args)
+    require(args.weights == "fp32" or args.fast, f"--weights {args.weights} needs --fast (the weight copies are "
+                                                 "the fast path's)")
     try:
         device = pick_device(args.device)
         model, tokenizer = load_checkpoint(args.checkpoint)
@@ -94,6 +102,7 @@ def _generate_command(args: argparse.Namespace) -> None:
         model.to(device)
         if args.fast:
             prepare_fast(model)  # the fast path samples in bf16 only where bf16 is native
+            set_weight_precision(model, args.weights)
             args.precision = fast_precision(args.precision, device)
         for i in range(args.num_samples):
             if args.num_samples > 1:

@@ -10,6 +10,12 @@ a copy, fused and (on a CPU) transposed, that is made once and remade only when 
 parameters changed: its storage, dtype or in-place version counter, so an optimiser step or
 ``load_state_dict`` never leaves a stale copy. With autograd on, the live parameters are used, so
 gradients reach them. Same function either way, to float rounding.
+
+Opt-in, and then not the same function: ``set_weight_precision(model, "bf16" | "int8")`` makes the
+gradient-free copies bfloat16, or int8 with one float scale per output row (weight-only: the
+activations stay in their dtype), for decoding. Sampling a token streams every weight once, so
+halving or quartering the bytes read is what makes decoding faster once the weights outgrow the
+caches; the cost in loss is measured by ``mygpt eval --weights``.
 """
 
 import torch
@@ -18,30 +24,73 @@ from torch import nn
 
 
 def _params(layers: tuple[nn.Linear, ...]) -> list[torch.Tensor]:
-    return [p for layer in layers for p in (layer.weight, layer.bias) if p is not None]
+    return [p for layer in layers for p in (layer.weight, getattr(layer, "bias", None)) if p is not None]
 
 
 def _fused(layers: tuple[nn.Linear, ...]) -> tuple[torch.Tensor, torch.Tensor | None]:
     """The layers' weights stacked along the output axis, and their biases (None without)."""
     if len(layers) == 1:
-        return layers[0].weight, layers[0].bias
+        return layers[0].weight, getattr(layers[0], "bias", None)
     bias = None if layers[0].bias is None else torch.cat([layer.bias for layer in layers])
     return torch.cat([layer.weight for layer in layers]), bias
 
 
-def fast_linear(owner: nn.Module, name: str, x: torch.Tensor, *layers: nn.Linear) -> torch.Tensor:
-    """``cat([layer(x) for layer in layers], -1)``, as one matmul; ``owner`` keeps the copy named ``name``."""
+WEIGHT_PRECISIONS = ("fp32", "bf16", "int8")
+
+
+def set_weight_precision(model: nn.Module, precision: str) -> nn.Module:
+    """Make the gradient-free weight copies of every fast-path layer of ``model`` ``precision``.
+
+    ``"fp32"`` (the default): the weights' own dtype, the same function. ``"bf16"``/``"int8"``: reduced
+    copies for decoding, an approximation chosen by the caller. Returns ``model``.
+    """
+    if precision not in WEIGHT_PRECISIONS:
+        raise ValueError(f"unknown weight precision {precision!r} (expected one of {', '.join(WEIGHT_PRECISIONS)})")
+    for module in model.modules():
+        module.__dict__["_weight_precision"] = precision
+    return model
+
+
+def _int8_rows(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``weight`` ``(out, in)`` as int8 rows and one scale per row (symmetric, round to nearest)."""
+    scale = weight.abs().amax(dim=1).clamp(min=1e-12) / 127
+    return torch.round(weight / scale[:, None]).clamp(-127, 127).to(torch.int8), scale
+
+
+def _copy(weight: torch.Tensor, bias: torch.Tensor | None, precision: str) -> tuple:
+    if precision == "int8":
+        q, scale = _int8_rows(weight.detach())
+        return "int8", q, scale, bias
+    if precision == "bf16":
+        return "bf16", weight.detach().to(torch.bfloat16), None, None if bias is None else bias.to(torch.bfloat16)
+    if weight.device.type == "cpu":
+        weight = weight.t().contiguous()
+    return "cpu" if weight.device.type == "cpu" else "device", weight, None, bias
+
+
+def fast_linear(owner: nn.Module, name: str, x: torch.Tensor, *layers) -> torch.Tensor:
+    """``cat([layer(x) for layer in layers], -1)``, as one matmul; ``owner`` keeps the copy named ``name``.
+
+    ``layers`` are ``nn.Linear``s or anything with their ``weight`` and ``bias`` attributes.
+    """
     if torch.is_grad_enabled():
         return F.linear(x, *_fused(layers))
     copies = owner.__dict__.setdefault("_weight_copies", {})
-    key = tuple((p.data_ptr(), p.dtype, p._version) for p in _params(layers))
+    precision = owner.__dict__.get("_weight_precision", "fp32")
+    key = (precision, *((p.data_ptr(), p.dtype, p._version) for p in _params(layers)))
     if name not in copies or copies[name][0] != key:
-        weight, bias = _fused(layers)
-        if weight.device.type == "cpu":
-            weight = weight.t().contiguous()
-        copies[name] = (key, weight, bias)
-    _, weight, bias = copies[name]
-    if weight.device.type != "cpu":
+        copies[name] = (key, *_copy(*_fused(layers), precision))
+    _, form, weight, scale, bias = copies[name]
+    if form == "int8" and weight.device.type != "cpu":  # the int8 kernel is the CPU's: dequantise elsewhere
+        return F.linear(x, weight.to(x.dtype) * scale[:, None].to(x.dtype), None if bias is None else bias.to(x.dtype))
+    if form == "int8":
+        flat = x.reshape(-1, x.shape[-1])
+        out = torch.ops.aten._weight_int8pack_mm(flat, weight, scale.to(flat.dtype))
+        out = out if bias is None else out + bias.to(out.dtype)
+        return out.view(*x.shape[:-1], weight.shape[0])
+    if form == "bf16":
+        return F.linear(x.to(torch.bfloat16), weight, bias).to(x.dtype)
+    if form == "device":
         return F.linear(x, weight, bias)
     flat = x.reshape(-1, x.shape[-1])
     out = flat @ weight if bias is None else torch.addmm(bias, flat, weight)

@@ -34,6 +34,7 @@ from ..generate import generate
 from ..model import GPT
 from ..train.loop import setup_training
 from ..utils import get_batch, pick_device, set_seed
+from .decoding import cpu_summary, decoding_rows, format_decoding
 from .hf_sampling import format_rows, hf_sampling_rows
 
 VOCAB_SIZE = 65
@@ -225,9 +226,11 @@ def _sampling_cases(quick: bool, device: torch.device) -> list[tuple[str, GPT, t
     return cases
 
 
-def run(quick: bool = False, device: str = "auto", hf_only: bool = False, compile_default: bool = False) -> dict:
+def run(quick: bool = False, device: str = "auto", hf_only: bool = False, compile_default: bool = False,
+        decoding_only: bool = False) -> dict:
     """Run every measurement; returns ``{"train": [...], "generate": [...], "hf_generate": [...],
-    "machine": {...}}`` (``hf_only``: only ``hf_generate`` and ``machine``).
+    "decoding": [...], "machine": {...}}`` (``hf_only``: only ``hf_generate`` and ``machine``;
+    ``decoding_only``: only ``decoding`` and ``machine``; ``decoding`` is measured on CPUs only).
 
     ``compile_default`` adds ``"compile"``: cold/warm compile seconds and saving at the default model.
     """
@@ -241,7 +244,11 @@ def run(quick: bool = False, device: str = "auto", hf_only: bool = False, compil
         "load_average_1min": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
         "fp32_matmul_flops": peaks["fp32"], "bf16_matmul_flops": peaks["bf16"],
         "native_bf16": bf16_is_native(device), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "cpu_summary": cpu_summary(), "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
     }
+    decoding = decoding_rows(quick) if device.type == "cpu" and not hf_only else []
+    if decoding_only:
+        return {"decoding": decoding, "machine": machine}
     print("mygpt bench: sampling, mygpt --fast vs Hugging Face", file=sys.stderr, flush=True)
     hf_rows = hf_sampling_rows(quick, device, lambda: _sync(device))
     if hf_only:
@@ -268,7 +275,8 @@ def run(quick: bool = False, device: str = "auto", hf_only: bool = False, compil
             print(f"mygpt bench: sampling {config} {path}", file=sys.stderr, flush=True)
             rate = sampling_throughput(model, path == "fast", prompt, new_tokens)
             generate_rows.append({"config": config, "path": path, "tokens_per_s": rate})
-    result = {"train": train_rows, "generate": generate_rows, "hf_generate": hf_rows, "machine": machine}
+    result = {"train": train_rows, "generate": generate_rows, "hf_generate": hf_rows, "decoding": decoding,
+              "machine": machine}
     if compile_default:
         result["compile"] = {"config": "default", **compile_costs("default", data)}
     return result
@@ -289,7 +297,8 @@ def format_table(result: dict) -> str:
               f"bf16 {m['bf16_matmul_flops'] / 1e9:.1f} GFLOP/s"), "",
               f"native bf16: {m['native_bf16']} (CPU capability {m['cpu_capability']})"]
     if "train" not in result:
-        return "\n".join(lines + format_rows(result["hf_generate"]))
+        hf = format_rows(result["hf_generate"]) if "hf_generate" in result else []
+        return "\n".join(lines + hf + format_decoding(result.get("decoding", [])))
     lines += ["", ("training (tokens/s after warm-up; median ± half-range over alternating rounds; ratios are "
                    "the median [range] of same-round ratios)"),
               (f"{'config':<10}{'path':<12}{'dtype':<6}{'tokens/s':>10}{'±':>8}{'vs exact':>10}{'range':>14}"
@@ -309,4 +318,4 @@ def format_table(result: dict) -> str:
         lines += ["", (f"compiling the transformer block ({c['config']} model, fast path): cold cache "
                       f"{c['cold_s']:.1f} s, warm cache {c['warm_s']:.1f} s, saving per step {c['saving']:.1%} "
                       f"[{c['saving_range'][0]:.1%} to {c['saving_range'][1]:.1%}]")]
-    return "\n".join(lines + format_rows(result["hf_generate"]))
+    return "\n".join(lines + format_rows(result["hf_generate"]) + format_decoding(result["decoding"]))

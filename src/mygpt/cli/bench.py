@@ -8,7 +8,8 @@ from ..bench.throughput import format_table, run
 
 
 def _bench_command(args: argparse.Namespace) -> None:
-    result = run(quick=args.quick, device=args.device, hf_only=args.hf_only, compile_default=args.compile)
+    result = run(quick=args.quick, device=args.device, hf_only=args.hf_only, compile_default=args.compile,
+                 decoding_only=args.decoding_only)
     print(json.dumps(result) if args.json else format_table(result))
     sys.stdout.flush()
 
@@ -19,7 +20,8 @@ def add_parser(sub) -> None:
                        description="Measures, in one process, training tokens/s of the exact, fast and "
                                    "fast+bf16 paths at the book's default model and a larger one (C=384, 6 "
                                    "layers, T=256), their share of the measured matmul peak, and sampling "
-                                   "speed with and without the KV cache. Takes 2-5 minutes on a 2-core CPU; "
+                                   "speed with and without the KV cache, and decoding against Hugging Face "
+                                   "and llama.cpp. Takes 5-10 minutes on a 2-core CPU; "
                                    "--quick takes seconds.")
     b.add_argument("--json", action="store_true", help="Print one JSON object instead of a table.")
     b.add_argument("--device", default="auto", choices=["auto", "cuda", "mps", "cpu"],
@@ -28,6 +30,10 @@ def add_parser(sub) -> None:
                    help="Tiny models and few steps: checks that the benchmark runs, measures nothing useful.")
     b.add_argument("--hf-only", action="store_true",
                    help="Only the sampling comparison with Hugging Face generate (needs transformers).")
+    b.add_argument("--decoding-only", action="store_true",
+                   help="Only the decoding table: mygpt generate --fast (fp32, bf16 and int8 weights), Hugging "
+                        "Face generate and llama.cpp on the GGUF export, side by side on the same weights, at "
+                        "C=384/6 layers and GPT-2-124M shapes (each where installed; CPU only).")
     b.add_argument("--compile", action="store_true",
                    help="Also time compiling the transformer block (cold and warm cache) at the default model "
                         "and its saving per step; records them for mygpt train --fast's compile decision.")

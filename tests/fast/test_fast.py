@@ -253,3 +253,19 @@ def test_reduced_weight_copies_follow_the_current_weights_and_stay_close():
         assert weights == "fp32" or error > 1e-6  # reduced copies really are reduced
     with pytest.raises(ValueError, match="int4"):
         set_weight_precision(model, "int4")
+
+
+def test_a_model_with_reduced_weight_copies_can_be_deep_copied():
+    """The copies are a cache (bf16 ones may be packed, opaque tensors): a deep copy starts without them and
+    remakes its own from its own weights."""
+    import copy
+
+    from mygpt.fast.weight_copies import set_weight_precision
+
+    torch.manual_seed(0)
+    model = set_weight_precision(GPT(50, 32, 4, 2, max_seq_len=16, attn_bias=True).set_fast(True), "bf16").eval()
+    ids = torch.randint(0, 50, (1, 16))
+    with torch.no_grad():
+        before = model(ids)[0]
+        twin = copy.deepcopy(model)
+        assert torch.equal(twin(ids)[0], before)

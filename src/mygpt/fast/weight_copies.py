@@ -51,6 +51,23 @@ def set_weight_precision(model: nn.Module, precision: str) -> nn.Module:
     return model
 
 
+class _Copies(dict):
+    """A module's weight copies: a cache remade from the parameters on demand, so a deep copy or a
+    pickle of the module starts without it (packed copies cannot be copied, and a copy's parameters
+    live elsewhere anyway)."""
+
+    def __deepcopy__(self, memo) -> "_Copies":
+        return _Copies()
+
+    def __reduce__(self):
+        return _Copies, ()
+
+
+def _packed_bf16() -> bool:
+    """Whether oneDNN's bf16 linear with a prepacked weight runs here (a CPU with native bf16)."""
+    return torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+
+
 def _int8_rows(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``weight`` ``(out, in)`` as int8 rows and one scale per row (symmetric, round to nearest)."""
     scale = weight.abs().amax(dim=1).clamp(min=1e-12) / 127
@@ -62,7 +79,10 @@ def _copy(weight: torch.Tensor, bias: torch.Tensor | None, precision: str) -> tu
         q, scale = _int8_rows(weight.detach())
         return "int8", q, scale, bias
     if precision == "bf16":
-        return "bf16", weight.detach().to(torch.bfloat16), None, None if bias is None else bias.to(torch.bfloat16)
+        weight, bias = weight.detach().to(torch.bfloat16), None if bias is None else bias.detach().to(torch.bfloat16)
+        if weight.device.type == "cpu" and _packed_bf16():  # oneDNN's packed layout: ~2.4x the plain bf16 GEMV
+            return "bf16-packed", torch.ops.mkldnn._reorder_linear_weight(weight, 1), None, bias
+        return "bf16", weight, None, bias
     if weight.device.type == "cpu":
         weight = weight.t().contiguous()
     return "cpu" if weight.device.type == "cpu" else "device", weight, None, bias
@@ -75,7 +95,7 @@ def fast_linear(owner: nn.Module, name: str, x: torch.Tensor, *layers) -> torch.
     """
     if torch.is_grad_enabled():
         return F.linear(x, *_fused(layers))
-    copies = owner.__dict__.setdefault("_weight_copies", {})
+    copies = owner.__dict__.setdefault("_weight_copies", _Copies())
     precision = owner.__dict__.get("_weight_precision", "fp32")
     key = (precision, *((p.data_ptr(), p.dtype, p._version) for p in _params(layers)))
     if name not in copies or copies[name][0] != key:
@@ -88,6 +108,8 @@ def fast_linear(owner: nn.Module, name: str, x: torch.Tensor, *layers) -> torch.
         out = torch.ops.aten._weight_int8pack_mm(flat, weight, scale.to(flat.dtype))
         out = out if bias is None else out + bias.to(out.dtype)
         return out.view(*x.shape[:-1], weight.shape[0])
+    if form == "bf16-packed":
+        return torch.ops.mkldnn._linear_pointwise(x.to(torch.bfloat16), weight, bias, "none", [], "").to(x.dtype)
     if form == "bf16":
         return F.linear(x.to(torch.bfloat16), weight, bias).to(x.dtype)
     if form == "device":

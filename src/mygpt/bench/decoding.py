@@ -15,21 +15,21 @@ context 256, 65 tokens: a char model) and ``gpt2-124m`` (GPT-2 small: C=768, 12 
 import copy
 import os
 import statistics
-import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 
 from ..config import GPTConfig
+from ..errors import require
 from ..fast import prepare_fast
 from ..fast.hardware import cpu_flags, cpu_name
 from ..fast.weight_copies import set_weight_precision
 from ..generate import generate
 from ..model import GPT
 from ..tokenizer import CharTokenizer
-from ..utils import set_seed
+from ..utils import Log, set_seed, silent
 from .hf_sampling import _hf_model
 
 SHAPES = {
@@ -110,11 +110,15 @@ def _vs(rates: list[float], peer: list[float] | None) -> float | None:
     return None if peer is None else statistics.median(a / b for a, b in zip(rates, peer))
 
 
-def decoding_rows(quick: bool = False, rounds: int | None = None) -> list[dict]:
+def decoding_rows(quick: bool = False, rounds: int | None = None, configs: Sequence[str] | None = None,
+                  log: Log = silent) -> list[dict]:
     """One row per shape and runtime: ``config``, ``runtime``, ``precision``, ``tokens_per_s``, ``spread``,
     ``vs_hf`` and ``vs_llama_cpp`` (median same-round ratios, None where that peer is not installed),
-    ``threads`` and ``cpu``. CPU only: the peers compared here are CPU runtimes."""
-    shapes = QUICK_SHAPES if quick else SHAPES
+    ``threads`` and ``cpu``. CPU only: the peers compared here are CPU runtimes. ``configs`` picks
+    shapes of ``SHAPES`` (default: all; ``quick`` measures a tiny one instead); ``log`` is told of each
+    timed stretch."""
+    require(rounds is None or rounds >= 1, f"--rounds must be at least 1 (got {rounds})")
+    shapes = QUICK_SHAPES if quick else {name: SHAPES[name] for name in (configs or SHAPES)}
     rounds = rounds or (1 if quick else 3)
     rows = []
     with tempfile.TemporaryDirectory() as directory:
@@ -134,7 +138,7 @@ def decoding_rows(quick: bool = False, rounds: int | None = None) -> list[dict]:
                     sample(2)
                 for _ in range(rounds):
                     for key, sample in samplers.items():
-                        print(f"mygpt bench: decoding {config} {key[0]}", file=sys.stderr, flush=True)
+                        log(f"decoding {config} {key[0]}")
                         rates[key].append(_rate(sample, new_tokens))
             for (runtime, precision), r in rates.items():
                 rows.append({"config": config, "runtime": runtime, "precision": precision,

@@ -4,12 +4,15 @@ import argparse
 import json
 import sys
 
+from ..bench.decoding import SHAPES
 from ..bench.throughput import format_table, run
 
 
 def _bench_command(args: argparse.Namespace) -> None:
     result = run(quick=args.quick, device=args.device, hf_only=args.hf_only, compile_default=args.compile,
-                 decoding_only=args.decoding_only)
+                 decoding_only=args.decoding_only, decoding_configs=args.decoding_config,
+                 decoding_rounds=args.rounds,
+                 log=lambda line: print(f"mygpt bench: {line}", file=sys.stderr, flush=True))
     print(json.dumps(result) if args.json else format_table(result))
     sys.stdout.flush()
 
@@ -34,6 +37,11 @@ def add_parser(sub) -> None:
                    help="Only the decoding table: mygpt generate --fast (fp32, bf16 and int8 weights), Hugging "
                         "Face generate and llama.cpp on the GGUF export, side by side on the same weights, at "
                         "C=384/6 layers and GPT-2-124M shapes (each where installed; CPU only).")
+    b.add_argument("--decoding-config", action="append", choices=list(SHAPES), metavar="CONFIG",
+                   help=f"Measure decoding only at this shape ({', '.join(SHAPES)}); repeatable. Default: all "
+                        "(the 124M model's rows take most of the time).")
+    b.add_argument("--rounds", type=int, default=None, metavar="N",
+                   help="Alternating rounds of the decoding table (at least 1). Default: 3 (1 with --quick).")
     b.add_argument("--compile", action="store_true",
                    help="Also time compiling the transformer block (cold and warm cache) at the default model "
                         "and its saving per step; records them for mygpt train --fast's compile decision.")

@@ -16,7 +16,6 @@ import copy
 import os
 import statistics
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 
 import torch
@@ -30,7 +29,7 @@ from ..generate import generate
 from ..model import GPT
 from ..tokenizer import CharTokenizer
 from ..utils import Log, set_seed, silent
-from .hf_sampling import _hf_model
+from .hf_sampling import _hf_model, new_tokens_per_s
 
 SHAPES = {
     "large": (GPTConfig(65, 384, 6, 6, max_seq_len=256, attn_bias=True, gelu="tanh", store_masks=False), 250),
@@ -94,17 +93,6 @@ def _llama_sampler(model: GPT, prompt: torch.Tensor, directory: str):
     return sample
 
 
-def _rate(sample, new_tokens: int) -> float:
-    def timed(n: int) -> float:
-        set_seed(0)
-        start = time.perf_counter()
-        sample(n)
-        return time.perf_counter() - start
-
-    one = min(timed(1) for _ in range(3))  # the start-up to take out: its least noisy measure
-    return (new_tokens - 1) / max(timed(new_tokens) - one, 1e-9)
-
-
 def _vs(rates: list[float], peer: list[float] | None) -> float | None:
     """The median same-round ratio of ``rates`` to a peer's (None without the peer)."""
     return None if peer is None else statistics.median(a / b for a, b in zip(rates, peer))
@@ -139,7 +127,7 @@ def decoding_rows(quick: bool = False, rounds: int | None = None, configs: Seque
                 for _ in range(rounds):
                     for key, sample in samplers.items():
                         log(f"decoding {config} {key[0]}")
-                        rates[key].append(_rate(sample, new_tokens))
+                        rates[key].append(new_tokens_per_s(sample, new_tokens))
             for (runtime, precision), r in rates.items():
                 rows.append({"config": config, "runtime": runtime, "precision": precision,
                              "tokens_per_s": statistics.median(r), "spread": (max(r) - min(r)) / 2,

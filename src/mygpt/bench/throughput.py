@@ -35,7 +35,7 @@ from ..model import GPT
 from ..train.loop import setup_training
 from ..utils import Log, get_batch, pick_device, set_seed, silent
 from .decoding import cpu_summary, decoding_rows, format_decoding
-from .hf_sampling import format_rows, hf_sampling_rows
+from .hf_sampling import format_rows, hf_sampling_rows, new_tokens_per_s
 
 VOCAB_SIZE = 65
 
@@ -202,14 +202,11 @@ def sampling_throughput(model: GPT, fast: bool, prompt: torch.Tensor, new_tokens
         prepare_fast(model, compile_model=False)
     device = prompt.device
 
-    def timed(n: int) -> float:
-        set_seed(0)
-        start = time.perf_counter()
+    def sample(n: int) -> None:
         generate(model, prompt, max_new_tokens=n, temperature=1.0, top_k=10, use_cache=fast)
         _sync(device)
-        return time.perf_counter() - start
 
-    return (new_tokens - 1) / (timed(new_tokens) - timed(1))
+    return new_tokens_per_s(sample, new_tokens)
 
 
 def _sampling_cases(quick: bool, device: torch.device) -> list[tuple[str, GPT, torch.Tensor, int]]:

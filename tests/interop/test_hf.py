@@ -181,11 +181,22 @@ def test_book_tokenizers_export_with_identical_ids(tmp_path, tokenizer):
                     else tokenizer.encode(text)).tolist()
         assert exported.encode(text).ids == expected
         assert exported.decode(expected) == tokenizer.decode(expected) == text
-    save_checkpoint(_mygpt_model(), tokenizer, str(tmp_path / "m.ckpt"))
+    torch.manual_seed(0)
+    save_checkpoint(GPT(tokenizer.vocab_size, 16, 2, 2, max_seq_len=16), tokenizer, str(tmp_path / "m.ckpt"))
     main(["export-hf", str(tmp_path / "m.ckpt"), str(tmp_path / "out")])
     auto = transformers.AutoTokenizer.from_pretrained(tmp_path / "out")
     assert auto(TEXTS[2])["input_ids"] == exported.encode(TEXTS[2]).ids
     assert auto.decode(auto(TEXTS[2])["input_ids"]) == TEXTS[2]
+
+
+def test_a_tokenizer_bigger_than_its_model_is_refused(tmp_path, capsys):
+    """Its last ids have no row, and the added end-of-text id would be one of them."""
+    tokenizer = BPETokenizer.from_corpus(TEXT, 30)
+    save_checkpoint(GPT(tokenizer.vocab_size - 4, 16, 2, 1, max_seq_len=16), tokenizer, str(tmp_path / "m.ckpt"))
+    for command in (["export-hf", str(tmp_path / "m.ckpt"), str(tmp_path / "out")],
+                    ["export-gguf", str(tmp_path / "m.ckpt"), str(tmp_path / "m.gguf")]):
+        fails_cleanly(command, capsys, "does not belong to its model")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.ckpt"]
 
 
 def test_bytebpe_export_loads_in_transformers(tmp_path):

@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
+from ..errors import InteropError, require
 from ..model import GPT
 from ..norm import LayerNorm
 from ..tokenizer import END_OF_TEXT, ByteBPETokenizer
@@ -72,7 +73,14 @@ def _eos_row(ln_f: torch.nn.Module) -> tuple[torch.Tensor, float]:
 
 
 def with_end_of_text(model: GPT, tokenizer) -> tuple[GPT, EndOfText]:
-    """``model`` and its end-of-text token: the tokenizer's own, or a row added by ``add_end_of_text``."""
+    """``model`` and its end-of-text token: the tokenizer's own, or a row added by ``add_end_of_text``.
+
+    A tokenizer with more tokens than the model has rows is refused: its last ids would have no row,
+    and the added token's id would be one of them.
+    """
+    require(tokenizer.vocab_size <= model.vocab_size,
+            f"the tokenizer has {tokenizer.vocab_size} tokens but the model only {model.vocab_size} rows; "
+            "the checkpoint's tokenizer does not belong to its model", InteropError)
     own = tokenizer_end_of_text(tokenizer)
     if own is not None:
         return model, EndOfText(own, added=False)

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 from ..checkpoint import tokenizer_state
 from ..errors import InteropError, MissingExtraError
+from ..files.outputs import check_new_file
 from ..model import GPT
 from ..tokenizer import END_OF_TEXT, BPETokenizer, ByteBPETokenizer, CharTokenizer
 from .end_of_text import EndOfText, with_end_of_text
@@ -247,9 +248,8 @@ def write_new_file(path: str, write) -> None:
     """
     if os.path.lexists(path):
         raise InteropError(f"{path} already exists; choose a new file name (mygpt never replaces it)")
+    check_new_file(path, "OUT.gguf", "model.gguf")  # a folder that exists and takes new files
     directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise InteropError(f"{path}: the folder {directory} does not exist; create it or choose another path")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
     except OSError as err:

@@ -232,7 +232,7 @@ def test_cli_fast_bf16_falls_back_in_train_and_generate(monkeypatch, tmp_path, c
 def test_reduced_weight_copies_follow_the_current_weights_and_stay_close():
     """bf16 and int8 decoding copies (opt-in) approximate the model on its current weights, also after an
     optimiser step; fp32 copies stay the same function."""
-    from mygpt.fast.weight_copies import set_weight_precision
+    from mygpt.fast.weight_copies import kept_copies, set_weight_precision
 
     torch.manual_seed(0)
     model = GPT(50, 32, 4, 2, max_seq_len=16, attn_bias=True)
@@ -241,7 +241,7 @@ def test_reduced_weight_copies_follow_the_current_weights_and_stay_close():
     for weights, tolerance in (("fp32", 1e-4), ("bf16", 0.1), ("int8", 0.1)):
         model.set_fast(True)
         set_weight_precision(model, weights)
-        with torch.no_grad():
+        with torch.no_grad(), kept_copies(model):
             model.eval()(ids)  # copies made from the weights as they are now
         model.train()
         loss = model(ids, ids)[1]
@@ -250,7 +250,8 @@ def test_reduced_weight_copies_follow_the_current_weights_and_stay_close():
         optimizer.zero_grad()
         model.eval()
         with torch.no_grad():
-            fast = model(ids)[0]
+            with kept_copies(model):
+                fast = model(ids)[0]
             set_weight_precision(model.set_fast(False), "fp32")
             exact = model(ids)[0]
         error = (fast - exact).abs().max() / exact.abs().max()
@@ -265,12 +266,13 @@ def test_a_model_with_reduced_weight_copies_can_be_deep_copied():
     remakes its own from its own weights."""
     import copy
 
-    from mygpt.fast.weight_copies import set_weight_precision
+    from mygpt.fast.weight_copies import kept_copies, set_weight_precision
 
     torch.manual_seed(0)
     model = set_weight_precision(GPT(50, 32, 4, 2, max_seq_len=16, attn_bias=True).set_fast(True), "bf16").eval()
     ids = torch.randint(0, 50, (1, 16))
-    with torch.no_grad():
+    with torch.no_grad(), kept_copies(model):
         before = model(ids)[0]
         twin = copy.deepcopy(model)
-        assert torch.equal(twin(ids)[0], before)
+        with kept_copies(twin):
+            assert torch.equal(twin(ids)[0], before)

@@ -93,14 +93,19 @@ def test_refuses_a_bpe_whose_merges_join_digits(tmp_path, capsys):
     assert list(tmp_path.iterdir()) == [tmp_path / "m.ckpt"]
 
 
-def test_never_replaces_a_file(tmp_path, capsys):
+def test_replaces_only_a_gguf_file_it_wrote(tmp_path, capsys):
     (tmp_path / "m.gguf").write_text("precious")
     save_checkpoint(_model(4), CharTokenizer(list("abcd")), str(tmp_path / "m.ckpt"))
-    fails_cleanly(["export-gguf", str(tmp_path / "m.ckpt"), str(tmp_path / "m.gguf")], capsys, "already exists")
+    fails_cleanly(["export-gguf", str(tmp_path / "m.ckpt"), str(tmp_path / "m.gguf")], capsys,
+                  "not a GGUF file written by mygpt")
     assert (tmp_path / "m.gguf").read_text() == "precious"
     fails_cleanly(["export-gguf", str(tmp_path / "m.ckpt"), str(tmp_path / "no" / "m.gguf")], capsys,
                   "does not exist")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.ckpt", "m.gguf"]  # no temporary left behind
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")) == ["m.ckpt", "m.gguf"]
+    (tmp_path / "m.gguf").unlink()
+    for _ in range(2):  # its own export it may replace
+        main(["export-gguf", str(tmp_path / "m.ckpt"), str(tmp_path / "m.gguf")])
+        assert gguf.GGUFReader(tmp_path / "m.gguf").fields["general.architecture"]
 
 
 # --- llama.cpp itself -------------------------------------------------------------------------------

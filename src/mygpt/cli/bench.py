@@ -6,9 +6,11 @@ import sys
 
 from ..bench.decoding import SHAPES
 from ..bench.throughput import format_table, run
+from .checks import check_device
 
 
 def _bench_command(args: argparse.Namespace) -> None:
+    check_device(args.device)
     result = run(quick=args.quick, device=args.device, hf_only=args.hf_only, compile_default=args.compile,
                  decoding_only=args.decoding_only, decoding_configs=args.decoding_config,
                  decoding_rounds=args.rounds,

@@ -10,7 +10,7 @@ DESCRIPTION = ("Write a mygpt checkpoint as a GGUF file (llama.cpp's format, arc
                "`mygpt generate --temperature 0`. Char, book-BPE and byte-level BPE tokenizers are "
                "written as llama.cpp's byte-level BPE; a tokenizer without an end-of-text token gets one "
                "that is never generated. Models with RMSNorm, RoPE or grouped-query attention (not in "
-               "llama.cpp's GPT-2) are refused. Never replaces an existing file.")
+               "llama.cpp's GPT-2) are refused. Replaces only a GGUF file mygpt wrote.")
 
 
 def add_parser(sub) -> None:
@@ -19,7 +19,7 @@ def add_parser(sub) -> None:
                        description=DESCRIPTION, formatter_class=HelpFormatter)
     e.add_argument("checkpoint", metavar="CHECKPOINT",
                    help="Checkpoint written by `mygpt train` or `mygpt import-hf`.")
-    e.add_argument("output", metavar="OUT.gguf", help="GGUF file to write (must not exist yet).")
+    e.add_argument("output", metavar="OUT.gguf", help="GGUF file to write (new, or one mygpt wrote).")
     e.set_defaults(func=_export_command)
 
 

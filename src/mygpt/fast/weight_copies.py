@@ -1,29 +1,39 @@
 """The fast path's linear layers when no gradient is needed (sampling, validation): weight copies kept
-in the layout the device multiplies fastest.
+in the layout the device multiplies fastest, for as long as the weights cannot change.
 
 A sampled token multiplies one vector by every weight matrix, so a sampling step mostly streams the
 weights from memory. Two things cost time there that this module removes. Q, K and V are one fused
 matmul on the fast path, and concatenating their weights anew would copy them on every step. And on a
 CPU, ``x @ W_t`` over a weight stored ``(in, out)`` runs faster than ``nn.Linear``'s ``x @ W.T`` over
-``W`` stored ``(out, in)`` (the README gives the figures). So without autograd the layers multiply by
-a copy, fused and (on a CPU) transposed, that is made once and remade only when one of its
-parameters changed: its storage, dtype or in-place version counter, so an optimiser step or
-``load_state_dict`` never leaves a stale copy. With autograd on, the live parameters are used, so
-gradients reach them. Same function either way, to float rounding.
+``W`` stored ``(out, in)`` (the README gives the figures). So inside ``kept_copies(model)`` (which
+``generate``, ``estimate_val_loss`` and ``evaluate`` enter) gradient-free forwards multiply by a copy,
+fused and (on a CPU) transposed, made once and dropped when the block ends.
+
+Copies live only inside that block, never between two of them, because nothing reliable says when a
+weight changed: fused AdamW updates parameters without bumping their version counter, and an edit
+through ``param.data`` bumps none either. Outside the block, and whenever autograd is on, the live
+parameters are multiplied, so the fast path is the exact path's function on the *current* weights
+after any optimizer step, ``load_state_dict`` or in-place edit. Same function either way, to float
+rounding.
 
 Opt-in, and then not the same function: ``set_weight_precision(model, "bf16" | "int8")`` makes the
-gradient-free copies bfloat16, or int8 with one float scale per output row (weight-only: the
-activations stay in their dtype), for decoding. Sampling a token streams every weight once, so
-halving or quartering the bytes read is what makes decoding faster once the weights outgrow the
-caches; the cost in loss is measured by ``mygpt eval --weights``. On a CPU with native bf16 the
-bf16 copies are packed in oneDNN's layout (its bf16 linear on them is ~2.4x the fp32 GEMV there).
+kept copies bfloat16, or int8 with one float scale per output row (weight-only: the activations stay
+in their dtype), for decoding. Sampling a token streams every weight once, so halving or quartering
+the bytes read is what makes decoding faster once the weights outgrow the caches; the cost in loss is
+measured by ``mygpt eval --weights``. On a CPU with native bf16 the bf16 copies are packed in oneDNN's
+layout (its bf16 linear on them is ~2.4x the fp32 GEMV there).
 """
 
+import contextlib
 import functools
+from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+_DEPTH = "_weight_copies_depth"  # how many ``kept_copies`` blocks a module is in
+_COPIES = "_weight_copies"
 
 
 def _params(layers: tuple[nn.Linear, ...]) -> list[torch.Tensor]:
@@ -45,7 +55,8 @@ def set_weight_precision(model: nn.Module, precision: str) -> nn.Module:
     """Make the gradient-free weight copies of every fast-path layer of ``model`` ``precision``.
 
     ``"fp32"`` (the default): the weights' own dtype, the same function. ``"bf16"``/``"int8"``: reduced
-    copies for decoding, an approximation chosen by the caller. Returns ``model``.
+    copies for decoding, an approximation chosen by the caller. They are what ``kept_copies`` blocks
+    (``generate``, ``evaluate``) multiply by; outside one the live fp32 weights are used. Returns ``model``.
     """
     if precision not in WEIGHT_PRECISIONS:
         raise ValueError(f"unknown weight precision {precision!r} (expected one of {', '.join(WEIGHT_PRECISIONS)})")
@@ -96,14 +107,33 @@ def _copy(weight: torch.Tensor, bias: torch.Tensor | None, precision: str) -> tu
     return "cpu" if weight.device.type == "cpu" else "device", weight, None, bias
 
 
-def fast_linear(owner: nn.Module, name: str, x: torch.Tensor, *layers) -> torch.Tensor:
-    """``cat([layer(x) for layer in layers], -1)``, as one matmul; ``owner`` keeps the copy named ``name``.
+@contextlib.contextmanager
+def kept_copies(model: nn.Module) -> Iterator[nn.Module]:
+    """A block in which ``model``'s gradient-free fast forwards reuse weight copies made once.
 
-    ``layers`` are ``nn.Linear``s or anything with their ``weight`` and ``bias`` attributes.
+    The weights must not change inside the block (sampling and evaluation do not change them); each
+    copy is still remade if a parameter's storage, dtype or version counter moves. Blocks nest; the
+    copies are freed when the outermost one ends.
     """
-    if torch.is_grad_enabled():
+    modules = list(model.modules())
+    for module in modules:
+        module.__dict__[_DEPTH] = module.__dict__.get(_DEPTH, 0) + 1
+    try:
+        yield model
+    finally:
+        for module in modules:
+            depth = module.__dict__.get(_DEPTH, 1) - 1
+            module.__dict__[_DEPTH] = depth
+            if depth <= 0:
+                module.__dict__.pop(_COPIES, None)
+
+
+def fast_linear(owner: nn.Module, name: str, x: torch.Tensor, *layers: nn.Linear) -> torch.Tensor:
+    """``cat([layer(x) for layer in layers], -1)``, as one matmul; inside ``kept_copies``, ``owner``
+    keeps the weight copy named ``name``."""
+    if torch.is_grad_enabled() or not owner.__dict__.get(_DEPTH):
         return F.linear(x, *_fused(layers))
-    copies = owner.__dict__.setdefault("_weight_copies", _Copies())
+    copies = owner.__dict__.setdefault(_COPIES, _Copies())
     precision = owner.__dict__.get("_weight_precision", "fp32")
     key = (precision, *((p.data_ptr(), p.dtype, p._version) for p in _params(layers)))
     if name not in copies or copies[name][0] != key:

@@ -26,21 +26,33 @@ llama.cpp needs every token's text to be unique (a book BPE that made one string
 refused) and an end-of-text token (added as in ``end_of_text`` where the tokenizer has none).
 """
 
-import contextlib
 import os
+import shutil
 import tempfile
 import unicodedata
 from dataclasses import dataclass, field
 
 from ..checkpoint import tokenizer_state
 from ..errors import InteropError, MissingExtraError
-from ..files.outputs import check_new_file
+from ..files.outputs import OutputKind, check_new_file, write_output
 from ..model import GPT
 from ..tokenizer import END_OF_TEXT, BPETokenizer, ByteBPETokenizer, CharTokenizer
 from .end_of_text import EndOfText, with_end_of_text
 from .hf import check_exportable, state_dict_to_hf
 
 ARCHITECTURE = "gpt2"
+_KIND_FIELD = "mygpt.tokenizer_kind"  # written into every GGUF file mygpt makes
+
+
+def _is_our_gguf(path: str) -> bool:
+    """Whether ``path`` is a GGUF file ``save_gguf`` wrote (the only kind of file it may replace)."""
+    try:
+        return _KIND_FIELD in require_gguf().GGUFReader(path).fields
+    except (OSError, ValueError, KeyError, IndexError, TypeError):  # not GGUF, truncated, unreadable: not ours
+        return False
+
+
+GGUF_FILE = OutputKind("a GGUF file written by mygpt", "GGUF files", _is_our_gguf, InteropError)
 _LAYER_NORM_EPS = 1e-5
 # GPT-2's Hugging Face tensor names -> llama.cpp's (``blk.{i}.`` for ``h.{i}.``).
 _NAMES = {"wte": "token_embd", "wpe": "position_embd", "ln_f": "output_norm", "ln_1": "attn_norm",
@@ -194,7 +206,8 @@ def check_gguf_exportable(model: GPT, tokenizer) -> None:
 
 
 def save_gguf(model: GPT, tokenizer, path: str, name: str = "mygpt") -> GGUFExport:
-    """Write ``model`` and ``tokenizer`` as a new GGUF file at ``path`` (never replacing a file)."""
+    """Write ``model`` and ``tokenizer`` as a new GGUF file at ``path``, the guarded way
+    (``files.outputs.write_output``: locked, atomic, replacing only a GGUF file mygpt wrote)."""
     gguf = require_gguf()
     check_exportable(model.config)
     config = model.config
@@ -227,7 +240,7 @@ def save_gguf(model: GPT, tokenizer, path: str, name: str = "mygpt") -> GGUFExpo
             add(eos.id)
         writer.add_add_bos_token(False)
         writer.add_add_eos_token(False)
-        writer.add_string("mygpt.tokenizer_kind", tokenizer_state(tokenizer)[0])
+        writer.add_string(_KIND_FIELD, tokenizer_state(tokenizer)[0])
         for tensor_name, array in tensors.items():
             writer.add_tensor(tensor_name, array)
         writer.write_header_to_file()
@@ -235,40 +248,13 @@ def save_gguf(model: GPT, tokenizer, path: str, name: str = "mygpt") -> GGUFExpo
         writer.write_tensors_to_file()
         writer.close()
 
-    write_new_file(path, write)
+    def write_into(f) -> None:  # gguf writes to a path: build the file beside it, then stream it in
+        with tempfile.TemporaryDirectory(prefix=".mygpt-gguf-", dir=os.path.dirname(os.path.abspath(path))) as tmp:
+            built = os.path.join(tmp, "model.gguf")
+            write(built)
+            with open(built, "rb") as source:
+                shutil.copyfileobj(source, f, 1 << 20)
+
+    check_new_file(path, None, "model.gguf")
+    write_output(path, GGUF_FILE, write_into)
     return GGUFExport(eos, vocabulary.pre, tuple(notes))
-
-
-def write_new_file(path: str, write) -> None:
-    """Create ``path`` with ``write(temporary_path)``: atomically, and never replacing an existing file.
-
-    The file is written next to ``path`` under a temporary name, flushed, then hard-linked to ``path``,
-    which fails if ``path`` exists (also when another process created it meanwhile). Where the file
-    system has no hard links, an existence check and a rename take its place.
-    """
-    if os.path.lexists(path):
-        raise InteropError(f"{path} already exists; choose a new file name (mygpt never replaces it)")
-    check_new_file(path, "OUT.gguf", "model.gguf")  # a folder that exists and takes new files
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
-    except OSError as err:
-        raise InteropError(f"{path}: cannot create files in {directory} ({err.strerror})") from err
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            raise InteropError(f"{path} already exists; choose a new file name (mygpt never replaces it)") from None
-        except OSError:  # no hard links here
-            if os.path.lexists(path):
-                raise InteropError(f"{path} already exists; choose a new file name") from None
-            os.replace(tmp, path)
-    except OSError as err:
-        raise InteropError(f"could not write {path}: {err.strerror or err}") from err
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)

@@ -9,6 +9,7 @@ from .block import TransformerBlock
 from .config import GPTConfig
 from .embedding import TokenEmbedding
 from .errors import require
+from .fast.weight_copies import fast_linear
 from .kv_cache import KVCache
 from .mlp import MLP
 from .norm import LayerNorm, RMSNorm, _make_norm
@@ -29,6 +30,8 @@ class GPT(nn.Module):
     The arguments are those of ``GPTConfig``, which checks them; ``GPT.from_config(cfg)`` builds the
     same model from a config, and ``model.config`` gives it back.
     """
+
+    fast = False
 
     def __init__(self, vocab_size: int, embed_dim: int, num_heads: int, num_layers: int,
                  max_seq_len: int = 64, dropout: float = 0.0, norm_type: str = "layer",
@@ -116,7 +119,11 @@ class GPT(nn.Module):
                 x = block(x, layer_cache, past)
             cache.length += T
         x = self.ln_f(x)
-        logits = x @ self.head_weight().T
+        if self.fast:  # the head's weight copy (bf16, int8) kept while sampling, as the blocks' are
+            head = self.lm_head if self.config.untied_head else self.token_embedding.embedding
+            logits = fast_linear(self, "head", x, head)
+        else:
+            logits = x @ self.head_weight().T
         if self.config.logit_softcap > 0:
             cap = self.config.logit_softcap
             logits = cap * torch.tanh(logits / cap)
@@ -143,6 +150,7 @@ class GPT(nn.Module):
         for module in self.modules():
             if isinstance(module, (LayerNorm, RMSNorm, MultiHeadAttention, MLP)):
                 module.fast = enabled
+        self.fast = enabled  # the tied head, through the kept weight copies too
         return self
 
 

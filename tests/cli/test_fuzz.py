@@ -21,7 +21,7 @@ from mygpt.cli import COMMANDS, _build_parser, main
 # (command, dest) -> what the argument names. Inputs: "text" (a UTF-8 text file), "text-or-prepared"
 # (also a `mygpt prepare` folder), "inputs" (text files or folders), "checkpoint", "hf-folder",
 # "metrics" (a run: its checkpoint or its metrics file). Outputs: "checkpoint-out", "folder-out",
-# "figure-out".
+# "figure-out", "gguf-out".
 PATHS = {
     ("train", "text_file"): "text-or-prepared", ("train", "output"): "checkpoint-out",
     ("train", "resume"): "checkpoint", ("train", "init"): "checkpoint",
@@ -29,6 +29,7 @@ PATHS = {
     ("prepare", "inputs"): "inputs", ("prepare", "out"): "folder-out",
     ("import-hf", "directory"): "hf-folder", ("import-hf", "output"): "checkpoint-out",
     ("export-hf", "checkpoint"): "checkpoint", ("export-hf", "directory"): "folder-out",
+    ("export-gguf", "checkpoint"): "checkpoint", ("export-gguf", "output"): "gguf-out",
     ("eval", "file"): "text", ("eval", "checkpoint"): "checkpoint",
     ("info", "checkpoint"): "checkpoint",
     ("plot", "runs"): "metrics", ("plot", "out"): "figure-out",
@@ -54,6 +55,8 @@ INVOCATIONS = {
     ("import-hf", "output"): ["import-hf", "hf", "--output", X],
     ("export-hf", "checkpoint"): ["export-hf", X, "newhf"],
     ("export-hf", "directory"): ["export-hf", "m.ckpt", X],
+    ("export-gguf", "checkpoint"): ["export-gguf", X, "new.gguf"],
+    ("export-gguf", "output"): ["export-gguf", "m.ckpt", X],
     ("eval", "file"): ["eval", X, "--checkpoint", "m.ckpt", *GEN],
     ("eval", "checkpoint"): ["eval", "text.txt", "--checkpoint", X, *GEN],
     ("info", "checkpoint"): ["info", X],
@@ -63,8 +66,8 @@ INVOCATIONS = {
     ("attention", "out"): ["attention", "--checkpoint", "m.ckpt", "--prompt", "To", "--out", X],
     ("serve", "checkpoints"): ["serve", "m.ckpt", X, "--port", "0", *GEN],  # refused before it listens
 }
-NEEDS = {"import-hf": "safetensors", "export-hf": "safetensors", "plot": "matplotlib", "attention": "matplotlib",
-         "serve": "starlette"}
+NEEDS = {"import-hf": "safetensors", "export-hf": "safetensors", "export-gguf": "gguf", "plot": "matplotlib",
+         "attention": "matplotlib", "serve": "starlette"}
 
 
 def _random_bytes(n: int = 2000) -> bytes:
@@ -146,6 +149,15 @@ VARIANTS = {
         "missing folder": lambda w: "nowhere/new.png",
         "foreign lock": lambda w: (_write(w / "locked.png.lock", b"mine"), "locked.png")[1],
     },
+}
+VARIANTS["gguf-out"] = {
+    "foreign file": lambda w: "notes.txt",
+    "empty file": lambda w: _write(w / "empty.gguf", b""),
+    "foreign GGUF-looking file": lambda w: _write(w / "other.gguf", b"GGUF" + _random_bytes()),
+    "the checkpoint it exports": lambda w: "m.ckpt",
+    "directory": lambda w: _dir(w / "folder.gguf"),
+    "missing folder": lambda w: "nowhere/new.gguf",
+    "foreign lock": lambda w: (_write(w / "locked.gguf.lock", b"mine"), "locked.gguf")[1],
 }
 VARIANTS["text-or-prepared"] = {**VARIANTS["text"], "empty folder": lambda w: _dir(w / "emptyprep")}
 VARIANTS["inputs"] = {**VARIANTS["text"]}

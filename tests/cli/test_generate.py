@@ -196,3 +196,25 @@ def test_a_reader_that_goes_away_ends_the_run_quietly(ckpt, tmp_path):
     finally:
         process.kill()
     assert process.returncode == 1 and err == b""
+
+
+def test_reduced_decoding_weights_need_fast_and_eval_prints_their_cost(tmp_path, capsys):
+    """``generate --fast --weights int8`` decodes; without --fast it is refused in one line; ``eval
+    --weights`` prints the loss difference they cost."""
+    from mygpt import GPT, CharTokenizer, save_checkpoint
+    from mygpt.cli import main
+
+    tokenizer = CharTokenizer.from_text(TEXT)
+    torch.manual_seed(0)
+    save_checkpoint(GPT(tokenizer.vocab_size, 16, 2, 2, max_seq_len=16), tokenizer, str(tmp_path / "m.ckpt"))
+    (tmp_path / "t.txt").write_text(TEXT)
+    main(["generate", "--checkpoint", str(tmp_path / "m.ckpt"), "--prompt", "To", "--max-new-tokens", "30",
+          "--fast", "--weights", "int8", "--device", "cpu"])
+    assert capsys.readouterr().out.count("To") >= 1
+    fails_cleanly(["generate", "--checkpoint", str(tmp_path / "m.ckpt"), "--prompt", "To", "--weights", "bf16"],
+                  capsys, "--weights bf16 needs --fast")
+    main(["eval", str(tmp_path / "t.txt"), "--checkpoint", str(tmp_path / "m.ckpt"), "--weights", "int8",
+          "--device", "cpu", "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert abs(result["loss_int8_weights"] - result["loss"]) < 0.05
+    assert result["loss_difference"] == result["loss_int8_weights"] - result["loss"]

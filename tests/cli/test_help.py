@@ -46,7 +46,7 @@ def test_help_keeps_every_option_line_of_the_book(args, golden, monkeypatch, cap
 
 
 @pytest.mark.parametrize("command", ["train", "generate", "demo", "bench", "prepare", "eval", "info", "plot",
-                                     "attention", "serve"])
+                                     "attention", "serve", "export-gguf"])
 def test_every_option_says_what_it_does(command, monkeypatch, capsys):
     text = _help(monkeypatch, capsys, command)
     blocks = re.split(r"\n(?=  -)", text.split("options:\n", 1)[1])

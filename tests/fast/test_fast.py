@@ -227,3 +227,52 @@ def test_cli_fast_bf16_falls_back_in_train_and_generate(monkeypatch, tmp_path, c
           "--precision", "bf16", "--device", "cpu"])
     out, err = capsys.readouterr()
     assert out.count("\n") >= 2 and err.count("\n") == 1 and "fp32" in err
+
+
+def test_reduced_weight_copies_follow_the_current_weights_and_stay_close():
+    """bf16 and int8 decoding copies (opt-in) approximate the model on its current weights, also after an
+    optimiser step; fp32 copies stay the same function."""
+    from mygpt.fast.weight_copies import kept_copies, set_weight_precision
+
+    torch.manual_seed(0)
+    model = GPT(50, 32, 4, 2, max_seq_len=16, attn_bias=True)
+    ids = torch.randint(0, 50, (2, 16))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    for weights, tolerance in (("fp32", 1e-4), ("bf16", 0.1), ("int8", 0.1)):
+        model.set_fast(True)
+        set_weight_precision(model, weights)
+        with torch.no_grad(), kept_copies(model):
+            model.eval()(ids)  # copies made from the weights as they are now
+        model.train()
+        loss = model(ids, ids)[1]
+        loss.backward()
+        optimizer.step()  # changes every weight in place: the copies must follow
+        optimizer.zero_grad()
+        model.eval()
+        with torch.no_grad():
+            with kept_copies(model):
+                fast = model(ids)[0]
+            set_weight_precision(model.set_fast(False), "fp32")
+            exact = model(ids)[0]
+        error = (fast - exact).abs().max() / exact.abs().max()
+        assert error < tolerance, (weights, error)
+        assert weights == "fp32" or error > 1e-6  # reduced copies really are reduced
+    with pytest.raises(ValueError, match="int4"):
+        set_weight_precision(model, "int4")
+
+
+def test_a_model_with_reduced_weight_copies_can_be_deep_copied():
+    """The copies are a cache (bf16 ones may be packed, opaque tensors): a deep copy starts without them and
+    remakes its own from its own weights."""
+    import copy
+
+    from mygpt.fast.weight_copies import kept_copies, set_weight_precision
+
+    torch.manual_seed(0)
+    model = set_weight_precision(GPT(50, 32, 4, 2, max_seq_len=16, attn_bias=True).set_fast(True), "bf16").eval()
+    ids = torch.randint(0, 50, (1, 16))
+    with torch.no_grad(), kept_copies(model):
+        before = model(ids)[0]
+        twin = copy.deepcopy(model)
+        with kept_copies(twin):
+            assert torch.equal(twin(ids)[0], before)

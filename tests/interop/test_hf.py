@@ -13,6 +13,7 @@ from mygpt.checkpoint import load_checkpoint, save_checkpoint
 from mygpt.cli import main
 from mygpt.errors import InteropError
 from mygpt.generate import generate
+from mygpt.interop.end_of_text import EOS_LOGIT
 from mygpt.interop.hf import config_from_hf, hf_tokenizer, load_hf, save_hf
 from mygpt.tokenizer import BPETokenizer, ByteBPETokenizer, CharTokenizer
 
@@ -124,9 +125,12 @@ def test_export_reproduces_logits_in_transformers(tmp_path, options):
     save_hf(model, tokenizer, str(tmp_path / "out"))
     hf = transformers.GPT2LMHeadModel.from_pretrained(tmp_path / "out").eval()
     ids = torch.randint(0, 40, (2, 16), generator=torch.Generator().manual_seed(4))
-    assert (_logits(hf, ids) - _logits(model, ids)).abs().max() < TOLERANCE
+    exported, ours = _logits(hf, ids), _logits(model, ids)
+    assert (exported[..., :40] - ours).abs().max() < TOLERANCE
+    assert (exported[..., 40] - EOS_LOGIT).abs().max() < 1  # the added end-of-text token: never drawn
+    assert (exported.log_softmax(-1)[..., :40] - ours.log_softmax(-1)).abs().max() < TOLERANCE
     back, _ = load_hf(str(tmp_path / "out"))
-    assert (_logits(back, ids) - _logits(model, ids)).abs().max() < TOLERANCE
+    assert back.vocab_size == 40 and (_logits(back, ids) - ours).abs().max() < TOLERANCE
 
 
 @pytest.mark.parametrize("options, reason", [({"norm_type": "rms"}, "RMSNorm"),
@@ -177,11 +181,22 @@ def test_book_tokenizers_export_with_identical_ids(tmp_path, tokenizer):
                     else tokenizer.encode(text)).tolist()
         assert exported.encode(text).ids == expected
         assert exported.decode(expected) == tokenizer.decode(expected) == text
-    save_checkpoint(_mygpt_model(), tokenizer, str(tmp_path / "m.ckpt"))
+    torch.manual_seed(0)
+    save_checkpoint(GPT(tokenizer.vocab_size, 16, 2, 2, max_seq_len=16), tokenizer, str(tmp_path / "m.ckpt"))
     main(["export-hf", str(tmp_path / "m.ckpt"), str(tmp_path / "out")])
     auto = transformers.AutoTokenizer.from_pretrained(tmp_path / "out")
     assert auto(TEXTS[2])["input_ids"] == exported.encode(TEXTS[2]).ids
     assert auto.decode(auto(TEXTS[2])["input_ids"]) == TEXTS[2]
+
+
+def test_a_tokenizer_bigger_than_its_model_is_refused(tmp_path, capsys):
+    """Its last ids have no row, and the added end-of-text id would be one of them."""
+    tokenizer = BPETokenizer.from_corpus(TEXT, 30)
+    save_checkpoint(GPT(tokenizer.vocab_size - 4, 16, 2, 1, max_seq_len=16), tokenizer, str(tmp_path / "m.ckpt"))
+    for command in (["export-hf", str(tmp_path / "m.ckpt"), str(tmp_path / "out")],
+                    ["export-gguf", str(tmp_path / "m.ckpt"), str(tmp_path / "m.gguf")]):
+        fails_cleanly(command, capsys, "does not belong to its model")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.ckpt"]
 
 
 def test_bytebpe_export_loads_in_transformers(tmp_path):
@@ -210,3 +225,72 @@ def test_import_finetune_export_round_trip(tmp_path, capsys):
     ids = tokenizer.encode(TEXT[:60]).unsqueeze(0)
     assert (_logits(hf, ids) - _logits(tuned.eval(), ids)).abs().max() < TOLERANCE
     assert not torch.equal(_logits(hf, ids), _logits(load_hf(str(directory))[0], ids))  # it did train
+
+
+# Exports every consumer accepts (issue 20): an end-of-text token for every kind, kinds that survive.
+BOOK_TOKENIZERS = pytest.mark.parametrize(
+    "tokenizer", [CharTokenizer.from_text(TEXT + "é—☃"), BPETokenizer.from_corpus(TEXT + "é—☃", 30)],
+    ids=["char", "bpe"])
+
+
+@BOOK_TOKENIZERS
+def test_book_kinds_survive_export_and_import(tmp_path, tokenizer):
+    torch.manual_seed(0)
+    model = GPT(tokenizer.vocab_size, 16, 2, 2, max_seq_len=16)
+    save_checkpoint(model, tokenizer, str(tmp_path / "m.ckpt"))
+    main(["export-hf", str(tmp_path / "m.ckpt"), str(tmp_path / "out")])
+    main(["import-hf", str(tmp_path / "out"), "--output", str(tmp_path / "back.ckpt")])
+    back, back_tokenizer = load_checkpoint(str(tmp_path / "back.ckpt"))
+    assert type(back_tokenizer) is type(tokenizer)
+    assert torch.load(tmp_path / "back.ckpt", weights_only=True)["tokenizer_kind"] == \
+        ("char" if isinstance(tokenizer, CharTokenizer) else "bpe")
+    for text in TEXTS + ["é—☃ to"]:
+        assert back_tokenizer.encode(text).tolist() == tokenizer.encode(text).tolist()
+    assert back.vocab_size == model.vocab_size  # the end-of-text row the export added is dropped again
+    ids = tokenizer.encode(TEXT[:16]).unsqueeze(0)
+    assert (_logits(back.eval(), ids) - _logits(model.eval(), ids)).abs().max() < TOLERANCE
+
+
+@BOOK_TOKENIZERS
+def test_book_exports_work_with_generate_pipeline_and_lm_eval_calls(tmp_path, tokenizer):
+    torch.manual_seed(0)
+    model = GPT(tokenizer.vocab_size, 16, 2, 2, max_seq_len=32)
+    with torch.no_grad():  # a trained model's final LayerNorm has a bias; the added token's logit uses it
+        model.ln_f.bias.normal_(0, 0.1)
+    eos = save_hf(model, tokenizer, str(tmp_path / "out"))
+    assert eos.added and eos.id == tokenizer.vocab_size and eos.logit == EOS_LOGIT
+    auto = transformers.AutoTokenizer.from_pretrained(tmp_path / "out")
+    hf = transformers.GPT2LMHeadModel.from_pretrained(tmp_path / "out").eval()
+    assert auto.eos_token == auto.pad_token == "<|endoftext|>" and auto.eos_token_id == eos.id
+    assert hf.config.eos_token_id == eos.id and hf.generation_config.eos_token_id == eos.id
+    # lm-evaluation-harness: an empty context is the end-of-text token; it crashed on None before
+    context = [auto.eos_token_id]
+    continuation = auto.encode(" to be", add_special_tokens=False)
+    assert continuation == tokenizer.encode(" to be").tolist()
+    with torch.no_grad():
+        scores = hf(torch.tensor([context + continuation])).logits.log_softmax(-1)
+    assert torch.isfinite(scores).all()
+    prompt = auto("To be", return_tensors="pt")
+    out = hf.generate(**prompt, do_sample=False, max_new_tokens=8, min_new_tokens=8)
+    ours = generate(model.eval(), prompt["input_ids"], 8, temperature=0)
+    assert torch.equal(out, ours)  # the added token is never chosen: greedy decoding is the model's own
+    generator = transformers.pipeline("text-generation", model=hf, tokenizer=auto)
+    batch = generator(["To be", "that is the"], max_new_tokens=4, do_sample=False, batch_size=2)
+    assert [b[0]["generated_text"][:5] for b in batch] == ["To be", "that "]
+
+
+def test_bytebpe_export_keeps_its_own_end_of_text(tmp_path):
+    tokenizer = ByteBPETokenizer.from_text(TEXT, 30)
+    eos = save_hf(GPT(tokenizer.vocab_size, 16, 2, 1, max_seq_len=16), tokenizer, str(tmp_path / "out"))
+    assert not eos.added and eos.id == tokenizer.tokenizer.token_to_id("<|endoftext|>")
+    assert transformers.AutoTokenizer.from_pretrained(tmp_path / "out").pad_token == "<|endoftext|>"
+    back, back_tokenizer = load_hf(str(tmp_path / "out"))
+    assert isinstance(back_tokenizer, ByteBPETokenizer) and back.vocab_size == tokenizer.vocab_size
+
+
+def test_untrained_layernorm_gets_a_zero_logit_end_of_text(tmp_path):
+    model = GPT(20, 16, 2, 1, max_seq_len=8)  # final LayerNorm bias is 0: no row can have a negative logit
+    eos = save_hf(model, CharTokenizer([chr(97 + i) for i in range(20)]), str(tmp_path / "out"))
+    assert eos.added and eos.logit == 0.0 and "logit 0" in eos.describe()
+    hf = transformers.GPT2LMHeadModel.from_pretrained(tmp_path / "out").eval()
+    assert _logits(hf, torch.tensor([[1, 2, 3]]))[..., 20].abs().max() < 1e-6

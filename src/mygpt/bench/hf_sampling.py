@@ -9,6 +9,7 @@ per-round ratios, with its half-range.
 
 import statistics
 import time
+from collections.abc import Callable
 
 import torch
 
@@ -34,7 +35,11 @@ def _hf_model(model: GPT):
     return hf.to(next(model.parameters()).device).eval()
 
 
-def _rate(sample, new_tokens: int, sync) -> float:
+def new_tokens_per_s(sample: Callable[[int], object], new_tokens: int, sync: Callable[[], object] = lambda: None) -> float:
+    """(n - 1) / (time of ``sample(n)`` - time of ``sample(1)``), seeded alike, n = ``new_tokens``, each
+    timing ended by ``sync()``: the rate once start-up and the prompt are taken out. ``sample(1)`` is
+    timed 3 times and the least kept, so that a pause of a loaded machine cannot make it negative."""
+
     def timed(n: int) -> float:
         set_seed(0)
         start = time.perf_counter()
@@ -42,7 +47,8 @@ def _rate(sample, new_tokens: int, sync) -> float:
         sync()
         return time.perf_counter() - start
 
-    return (new_tokens - 1) / (timed(new_tokens) - timed(1))
+    one = min(timed(1) for _ in range(3))
+    return (new_tokens - 1) / max(timed(new_tokens) - one, 1e-9)
 
 
 def hf_sampling_rows(quick: bool, device: torch.device, sync) -> list[dict]:
@@ -68,7 +74,7 @@ def hf_sampling_rows(quick: bool, device: torch.device, sync) -> list[dict]:
         rates = {path: [] for path in samplers}
         for _ in range(rounds):
             for path, sample in samplers.items():
-                rates[path].append(_rate(sample, new_tokens, sync))
+                rates[path].append(new_tokens_per_s(sample, new_tokens, sync))
     config = "gpt2-" + ("tiny" if quick else "large")
     rows = [{"config": config, "path": path, "tokens_per_s": statistics.median(r),
              "spread": (max(r) - min(r)) / 2} for path, r in rates.items()]

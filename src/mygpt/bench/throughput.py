@@ -34,7 +34,8 @@ from ..generate import generate
 from ..model import GPT
 from ..train.loop import setup_training
 from ..utils import Log, get_batch, pick_device, set_seed, silent
-from .hf_sampling import format_rows, hf_sampling_rows
+from .decoding import cpu_summary, decoding_rows, format_decoding
+from .hf_sampling import format_rows, hf_sampling_rows, new_tokens_per_s
 
 VOCAB_SIZE = 65
 
@@ -201,14 +202,11 @@ def sampling_throughput(model: GPT, fast: bool, prompt: torch.Tensor, new_tokens
         prepare_fast(model, compile_model=False)
     device = prompt.device
 
-    def timed(n: int) -> float:
-        set_seed(0)
-        start = time.perf_counter()
+    def sample(n: int) -> None:
         generate(model, prompt, max_new_tokens=n, temperature=1.0, top_k=10, use_cache=fast)
         _sync(device)
-        return time.perf_counter() - start
 
-    return (new_tokens - 1) / (timed(new_tokens) - timed(1))
+    return new_tokens_per_s(sample, new_tokens)
 
 
 def _sampling_cases(quick: bool, device: torch.device) -> list[tuple[str, GPT, torch.Tensor, int]]:
@@ -226,9 +224,12 @@ def _sampling_cases(quick: bool, device: torch.device) -> list[tuple[str, GPT, t
 
 
 def run(quick: bool = False, device: str = "auto", hf_only: bool = False, compile_default: bool = False,
-        log: Log = silent) -> dict:
+        decoding_only: bool = False, decoding_configs: tuple[str, ...] | None = None,
+        decoding_rounds: int | None = None, log: Log = silent) -> dict:
     """Run every measurement; returns ``{"train": [...], "generate": [...], "hf_generate": [...],
-    "machine": {...}}`` (``hf_only``: only ``hf_generate`` and ``machine``).
+    "decoding": [...], "machine": {...}}`` (``hf_only``: only ``hf_generate`` and ``machine``;
+    ``decoding_only``: only ``decoding`` and ``machine``; ``decoding`` is measured on CPUs only, at
+    ``decoding_configs`` (default: all) in ``decoding_rounds`` alternating rounds).
 
     ``compile_default`` adds ``"compile"``: cold/warm compile seconds and saving at the default model.
     ``log`` is told of each stage as it starts (a full run takes minutes).
@@ -243,7 +244,11 @@ def run(quick: bool = False, device: str = "auto", hf_only: bool = False, compil
         "load_average_1min": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
         "fp32_matmul_flops": peaks["fp32"], "bf16_matmul_flops": peaks["bf16"],
         "native_bf16": bf16_is_native(device), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "cpu_summary": cpu_summary(), "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
     }
+    decoding = [] if device.type != "cpu" or hf_only else decoding_rows(quick, decoding_rounds, decoding_configs, log)
+    if decoding_only:
+        return {"decoding": decoding, "machine": machine}
     log("sampling, mygpt --fast vs Hugging Face")
     hf_rows = hf_sampling_rows(quick, device, lambda: _sync(device))
     if hf_only:
@@ -270,7 +275,8 @@ def run(quick: bool = False, device: str = "auto", hf_only: bool = False, compil
             log(f"sampling {config} {path}")
             rate = sampling_throughput(model, path == "fast", prompt, new_tokens)
             generate_rows.append({"config": config, "path": path, "tokens_per_s": rate})
-    result = {"train": train_rows, "generate": generate_rows, "hf_generate": hf_rows, "machine": machine}
+    result = {"train": train_rows, "generate": generate_rows, "hf_generate": hf_rows, "decoding": decoding,
+              "machine": machine}
     if compile_default:
         result["compile"] = {"config": "default", **compile_costs("default", data, log=log)}
     return result
@@ -291,7 +297,8 @@ def format_table(result: dict) -> str:
               f"bf16 {m['bf16_matmul_flops'] / 1e9:.1f} GFLOP/s"), "",
               f"native bf16: {m['native_bf16']} (CPU capability {m['cpu_capability']})"]
     if "train" not in result:
-        return "\n".join(lines + format_rows(result["hf_generate"]))
+        hf = format_rows(result["hf_generate"]) if "hf_generate" in result else []
+        return "\n".join(lines + hf + format_decoding(result.get("decoding", [])))
     lines += ["", ("training (tokens/s after warm-up; median ± half-range over alternating rounds; ratios are "
                    "the median [range] of same-round ratios)"),
               (f"{'config':<10}{'path':<12}{'dtype':<6}{'tokens/s':>10}{'±':>8}{'vs exact':>10}{'range':>14}"
@@ -311,4 +318,4 @@ def format_table(result: dict) -> str:
         lines += ["", (f"compiling the transformer block ({c['config']} model, fast path): cold cache "
                       f"{c['cold_s']:.1f} s, warm cache {c['warm_s']:.1f} s, saving per step {c['saving']:.1%} "
                       f"[{c['saving_range'][0]:.1%} to {c['saving_range'][1]:.1%}]")]
-    return "\n".join(lines + format_rows(result["hf_generate"]))
+    return "\n".join(lines + format_rows(result["hf_generate"]) + format_decoding(result["decoding"]))

@@ -32,6 +32,7 @@ COMMANDS = {
     "bench": "bench",
     "import-hf": "import_hf",
     "export-hf": "export_hf",
+    "export-gguf": "export_gguf",
     "eval": "evaluate",
     "info": "info",
     "plot": "plot",

@@ -8,6 +8,7 @@ from ..analysis.evaluate import count_units, evaluate, text_unit
 from ..checkpoint import load_checkpoint
 from ..data.corpus import read_text_file
 from ..errors import CorpusError
+from ..fast.weight_copies import set_weight_precision
 from ..utils import pick_device
 from .checks import check_device
 from .common import DEVICE_HELP, DEVICES
@@ -29,6 +30,10 @@ def add_parser(sub) -> None:
                         "Default: the model's context window.")
     e.add_argument("--batch-size", type=int, default=32, help="Windows per forward pass. Default: 32.")
     e.add_argument("--device", default="auto", choices=DEVICES, help=DEVICE_HELP)
+    e.add_argument("--weights", default="fp32", choices=["fp32", "bf16", "int8"],
+                   help="Also evaluate the fast path with bf16, or int8 weight-only, weight copies (as "
+                        "`mygpt generate --fast --weights` decodes) and print the loss difference: the "
+                        "quality cost of decoding with them. Default: fp32 (the model as trained).")
     e.add_argument("--json", action="store_true", help="Print the results as one JSON object instead of a table.")
     e.set_defaults(func=_eval_command)
 
@@ -46,10 +51,16 @@ def _eval_command(args: argparse.Namespace) -> None:
     result = evaluate(model, ids, seq_len, args.batch_size, progress=sys.stderr.isatty())
     unit = text_unit(tokenizer)
     bits = result.bits_per_unit(count_units(tokenizer.decode(ids[1:]), unit))
+    reduced = None
+    if args.weights != "fp32":
+        set_weight_precision(model.set_fast(True), args.weights)
+        reduced = evaluate(model, ids, seq_len, args.batch_size, progress=sys.stderr.isatty()).loss
     if args.json:
+        extra = {} if reduced is None else {f"loss_{args.weights}_weights": reduced,
+                                            "loss_difference": reduced - result.loss}
         print(json.dumps({"checkpoint": args.checkpoint, "file": args.file, "tokens": result.tokens,
                           "windows": result.windows, "seq_len": seq_len, "loss": result.loss,
-                          "perplexity": result.perplexity, f"bits_per_{unit}": bits}))
+                          "perplexity": result.perplexity, f"bits_per_{unit}": bits, **extra}))
         return
     print(f"checkpoint:   {args.checkpoint}")
     print(f"file:         {args.file} ({len(text):,} characters)")
@@ -57,3 +68,6 @@ def _eval_command(args: argparse.Namespace) -> None:
     print(f"loss:         {result.loss:.4f} nats/token")
     print(f"perplexity:   {result.perplexity:.3f}")
     print(f"bits/{unit}:    {bits:.4f}")
+    if reduced is not None:
+        print(f"{args.weights} weights: loss {reduced:.4f} nats/token ({reduced - result.loss:+.4f} against "
+              "the fp32 model: the cost of `mygpt generate --fast --weights " + args.weights + "`)")

@@ -26,5 +26,6 @@ def _export_command(args: argparse.Namespace) -> None:
     model, tokenizer = load_checkpoint(args.checkpoint)
     hf.check_exportable(model.config)
     check_output(args.directory, hf.HF_FOLDER, {args.checkpoint: "the checkpoint to export"})
-    hf.save_hf(model, tokenizer, args.directory)
+    eos = hf.save_hf(model, tokenizer, args.directory)
     print(f"exported {args.checkpoint} to {args.directory} (GPT2LMHeadModel, {model.num_params():,} params)")
+    print(eos.describe())

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 import torch
 
 from ..checkpoint import load_checkpoint
+from ..errors import require
 from ..fast import prepare_fast
 from ..fast.precision import fast_precision
+from ..fast.weight_copies import set_weight_precision
 from ..generate import Step, TextStream, step_report, stream
 from ..utils import forward_precision, pick_device, set_seed
 from .checks import check_generate_args, check_prompt
@@ -50,6 +52,11 @@ def add_parser(sub) -> None:
     g.add_argument("--device", default="auto", choices=DEVICES, help=DEVICE_HELP)
     g.add_argument("--precision", default="fp32", choices=["fp32", "bf16"], help=PRECISION_HELP)
     g.add_argument("--fast", action="store_true", help=FAST_HELP)
+    g.add_argument("--weights", default="fp32", choices=["fp32", "bf16", "int8"],
+                   help="With --fast: decode with bf16, or int8 weight-only (one scale per row), copies of the "
+                        "weights. Faster where the weights outgrow the CPU caches, but an approximation, not "
+                        "the model's exact function: `mygpt eval --weights` prints its cost in loss. "
+                        "Default: fp32.")
     g.add_argument("--top-p", type=float, default=None, metavar="P",
                    help="Nucleus sampling, after --top-k: keep the most likely tokens whose probabilities "
                         "add up to at least P (0 < P <= 1), e.g. 0.9; a --top-k as large as the vocabulary "
@@ -99,13 +106,16 @@ class Request:
     device: str
     precision: str
     fast: bool
+    weights: str  # the fast path's decoding weight copies: fp32, bf16 or int8
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "Request":
         request = cls(args.checkpoint, args.prompt, args.max_new_tokens, args.temperature, args.top_k, args.top_p,
                       args.seed, args.num_samples, tuple(_unescape(s) for s in args.stop), args.show_probs,
-                      args.device, args.precision, args.fast)
+                      args.device, args.precision, args.fast, args.weights)
         check_generate_args(request)
+        require(request.weights == "fp32" or request.fast,
+                f"--weights {request.weights} needs --fast (the weight copies are the fast path's)")
         return request
 
 
@@ -120,6 +130,7 @@ def _generate_command(args: argparse.Namespace) -> None:
         precision = request.precision
         if request.fast:
             prepare_fast(model)  # the fast path samples in bf16 only where bf16 is native
+            set_weight_precision(model, request.weights)
             precision = fast_precision(precision, device)
         for i in range(request.num_samples):
             if request.num_samples > 1:

@@ -14,9 +14,11 @@ needed. Nothing is downloaded: the user points at files they have.
 import json
 import os
 import re
+from dataclasses import replace
 
 import torch
 
+from ..checkpoint import tokenizer_state
 from ..config import GPTConfig
 from ..errors import ConfigError, InteropError, require
 from ..files.outputs import OutputKind, write_directory
@@ -30,6 +32,11 @@ from ..tokenizer import (
     require_tokenizers,
     tokenizer_from_state,
 )
+from .end_of_text import EndOfText, drop_end_of_text, with_end_of_text
+
+# tokenizer_config.json keys of mygpt's own: the tokenizer kind (so that import gives back a char or
+# book-BPE tokenizer, not a byte-level one) and the id of the end-of-text row the export added.
+KIND_KEY, ADDED_EOS_KEY = "mygpt_tokenizer_kind", "mygpt_added_end_of_text"
 
 # Hugging Face activation names and the GELU each one computes.
 _GELU_OF = {"gelu_new": "tanh", "gelu_pytorch_tanh": "tanh", "gelu_fast": "tanh", "gelu": "erf"}
@@ -227,6 +234,16 @@ def _read_weights(directory: str) -> tuple[dict, str]:
                            f"({_first_line(err)})") from err
 
 
+def _tokenizer_settings(directory: str) -> dict:
+    """``tokenizer_config.json`` of a directory ({} when there is none or it is not an object)."""
+    try:
+        with open(os.path.join(directory, "tokenizer_config.json"), encoding="utf-8") as f:
+            settings = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    return settings if isinstance(settings, dict) else {}
+
+
 def _first_line(err: BaseException) -> str:
     text = (getattr(err, "strerror", None) or str(err) or type(err).__name__).strip()
     return (text.splitlines() or [type(err).__name__])[0][:120]
@@ -263,17 +280,29 @@ def _book_tokenizer(state: dict):
     return tokenizer if tokenizer.stoi == vocab and (pre is None) == (not merges) else None
 
 
+def _without_added_end_of_text(state: dict, added_eos) -> dict:
+    """``state`` without the ``<|endoftext|>`` a mygpt export added to a char or book-BPE vocabulary (its
+    ``tokenizer_config.json`` names the id), so that the book tokenizer is recognised as it was."""
+    model = state.get("model")
+    if not (isinstance(added_eos, int) and isinstance(model, dict) and isinstance(model.get("vocab"), dict)
+            and model["vocab"].get(END_OF_TEXT) == added_eos):
+        return state
+    vocab = {token: i for token, i in model["vocab"].items() if token != END_OF_TEXT}
+    return {**state, "model": {**model, "vocab": vocab}}
+
+
 def load_hf_tokenizer(directory: str) -> Tokenizer:
     """The tokenizer of a Hugging Face directory: ``tokenizer.json``, else ``vocab.json`` + ``merges.txt``.
 
     A ``tokenizer.json`` that ``mygpt export-hf`` wrote for a char or book-BPE tokenizer comes back as
-    that tokenizer (same ids, same refusal of unknown characters); any other is a byte-level BPE.
+    that tokenizer (same ids, same refusal of unknown characters), without the end-of-text token the
+    export added; any other is a byte-level BPE.
     """
     path = os.path.join(directory, "tokenizer.json")
     if os.path.lexists(path):
         state = _read_json(path)
         require(isinstance(state, dict), f"{path} is not a tokenizer.json (not a JSON object)", InteropError)
-        book = _book_tokenizer(state)
+        book = _book_tokenizer(_without_added_end_of_text(state, _tokenizer_settings(directory).get(ADDED_EOS_KEY)))
         if book is not None:
             return book
         try:
@@ -294,6 +323,9 @@ def load_hf_tokenizer(directory: str) -> Tokenizer:
 def load_hf(directory: str) -> tuple[GPT, Tokenizer]:
     """The mygpt model (CPU, float32, eval mode) and tokenizer of a local GPT-2 directory.
 
+    The end-of-text row a mygpt export added to a char or book-BPE model is dropped again, so export
+    then import gives back the same model and tokenizer.
+
     Every file is checked before use, and any problem is an ``InteropError`` naming the file: a
     malformed ``config.json``, unreadable weights, tensors that do not match the config (missing,
     unknown, mis-shaped, not finite) and a tokenizer larger than the model's vocabulary.
@@ -309,6 +341,8 @@ def load_hf(directory: str) -> tuple[GPT, Tokenizer]:
         raise InteropError(config_path + text.removeprefix("config.json") if text.startswith("config.json")
                            else f"{config_path}: {text}") from err
     tokenizer = load_hf_tokenizer(directory)
+    added_eos = _tokenizer_settings(directory).get(ADDED_EOS_KEY)
+    drop = isinstance(added_eos, int) and added_eos == config.vocab_size - 1
     require(tokenizer.vocab_size <= config.vocab_size,
             f"the tokenizer has {tokenizer.vocab_size} tokens but the model only {config.vocab_size}", InteropError)
     weights, weights_path = _read_weights(directory)
@@ -316,40 +350,64 @@ def load_hf(directory: str) -> tuple[GPT, Tokenizer]:
         check_hf_state(weights, config, weights_path)
     except InteropError as err:
         raise InteropError(f"{err}".replace("config.json", config_path, 1)) from err
+    state = state_dict_from_hf(weights, config)
+    if drop:
+        state, config = drop_end_of_text(state, added_eos), replace(config, vocab_size=added_eos)
     model = GPT.from_config(config)
-    model.load_state_dict(state_dict_from_hf(weights, config))
+    model.load_state_dict(state)
     return model.eval(), tokenizer
 
 
-def hf_tokenizer(tokenizer):
+def hf_tokenizer(tokenizer, eos_id: int | None = None):
     """A ``tokenizers.Tokenizer`` giving the same ids and decoding as a mygpt tokenizer.
 
     Char: a BPE model without merges. Book BPE: its alphabet and merges, applied within the words of
     its fast encoder (``encode_corpus``), whose lowest-rank-first merging is also Hugging Face's.
-    Unknown characters are skipped, as ``encode_corpus`` skips them.
+    Unknown characters are skipped, as ``encode_corpus`` skips them. ``eos_id`` adds ``<|endoftext|>``
+    as a special token with that id (see ``end_of_text``).
     """
-    if isinstance(tokenizer, ByteBPETokenizer):
-        return tokenizer.tokenizer
     tk = require_tokenizers()
+    if isinstance(tokenizer, ByteBPETokenizer):
+        if eos_id is None:
+            return tokenizer.tokenizer
+        result = tk.Tokenizer.from_str(tokenizer.to_json())
+        result.add_special_tokens([tk.AddedToken(END_OF_TEXT, special=True, normalized=False)])
+        require(result.token_to_id(END_OF_TEXT) == eos_id,
+                f"the tokenizer has {tokenizer.vocab_size} tokens but the model {eos_id}; an end-of-text "
+                "token cannot be added after both", InteropError)
+        return result
     merges = tokenizer.merges if isinstance(tokenizer, BPETokenizer) else []
-    vocab = tokenizer.stoi  # a string made twice by different merges keeps its later id, as in mygpt
-    result = tk.Tokenizer(tk.models.BPE(vocab=dict(vocab), merges=[tuple(m) for m in merges]))
+    vocab = dict(tokenizer.stoi)  # a string made twice by different merges keeps its later id, as in mygpt
+    if eos_id is not None:
+        vocab[END_OF_TEXT] = eos_id
+    result = tk.Tokenizer(tk.models.BPE(vocab=vocab, merges=[tuple(m) for m in merges]))
     if isinstance(tokenizer, BPETokenizer):
         result.pre_tokenizer = tk.pre_tokenizers.Split(tk.Regex(_WORD_RE.pattern), behavior="isolated")
     result.decoder = tk.decoders.Fuse()
+    if eos_id is not None:
+        result.add_special_tokens([tk.AddedToken(END_OF_TEXT, special=True, normalized=False)])
     return result
 
 
-def save_hf_tokenizer(tokenizer, directory: str, max_length: int) -> None:
+def save_hf_tokenizer(tokenizer, directory: str, max_length: int, eos: EndOfText | None = None) -> None:
     """``tokenizer.json`` and ``tokenizer_config.json`` (plus GPT-2's ``vocab.json``/``merges.txt`` for
-    byte-level BPE) that ``AutoTokenizer.from_pretrained(directory)`` loads."""
-    hf_tokenizer(tokenizer).save(os.path.join(directory, "tokenizer.json"))
+    byte-level BPE) that ``AutoTokenizer.from_pretrained(directory)`` loads.
+
+    With ``eos``, ``<|endoftext|>`` is the tokenizer's bos, eos and pad token (GPT-2's choice, and what
+    lm-evaluation-harness and batched ``pipeline`` calls need).
+    """
+    added = eos is not None and eos.added
+    hf_tokenizer(tokenizer, eos.id if added else None).save(os.path.join(directory, "tokenizer.json"))
     settings = {"model_max_length": max_length, "clean_up_tokenization_spaces": False,
-                "tokenizer_class": "PreTrainedTokenizerFast"}
+                "tokenizer_class": "PreTrainedTokenizerFast", KIND_KEY: tokenizer_state(tokenizer)[0]}
     if isinstance(tokenizer, ByteBPETokenizer):
         tokenizer.tokenizer.model.save(directory)
         if tokenizer.tokenizer.token_to_id(END_OF_TEXT) is not None:
-            settings.update(bos_token=END_OF_TEXT, eos_token=END_OF_TEXT, unk_token=END_OF_TEXT)
+            settings.update(unk_token=END_OF_TEXT)
+    if eos is not None:
+        settings.update(bos_token=END_OF_TEXT, eos_token=END_OF_TEXT, pad_token=END_OF_TEXT)
+    if added:
+        settings[ADDED_EOS_KEY] = eos.id
     with open(os.path.join(directory, "tokenizer_config.json"), "w", encoding="utf-8") as f:
         json.dump(settings, f, indent=2)
 
@@ -368,23 +426,27 @@ HF_FOLDER = OutputKind("a Hugging Face folder", "Hugging Face folders", _holds_n
                                             "choose a new or empty directory")
 
 
-def save_hf(model: GPT, tokenizer: Tokenizer, directory: str) -> None:
+def save_hf(model: GPT, tokenizer: Tokenizer, directory: str) -> EndOfText:
     """Write ``config.json``, ``model.safetensors`` and the tokenizer files into ``directory`` (created).
 
     The guarded way (``files.outputs.write_directory``): a directory that already holds a model is
     refused, a second export into it while this one runs too, and the files appear only once all of
-    them are written.
+    them are written. A tokenizer without ``<|endoftext|>`` (char, book BPE) gets one, as one more
+    vocabulary row that leaves the model's function on real text unchanged (``end_of_text``); returns
+    the token used.
     """
     from safetensors.torch import save_file
 
-    eos_id = tokenizer.tokenizer.token_to_id(END_OF_TEXT) if isinstance(tokenizer, ByteBPETokenizer) else None
-    config = config_to_hf(model.config, eos_id)
+    check_exportable(model.config)
+    model, eos = with_end_of_text(model, tokenizer)
+    config = config_to_hf(model.config, eos.id)
     weights = state_dict_to_hf(model)
 
     def fill(folder: str) -> None:
         with open(os.path.join(folder, "config.json"), "w", encoding="utf-8") as f:
-            json.dump(config, f, indent=2)
+            json.dump({**config, "pad_token_id": eos.id}, f, indent=2)
         save_file(weights, os.path.join(folder, "model.safetensors"), metadata={"format": "pt"})
-        save_hf_tokenizer(tokenizer, folder, model.max_seq_len)
+        save_hf_tokenizer(tokenizer, folder, model.max_seq_len, eos)
 
     write_directory(directory, HF_FOLDER, fill)
+    return eos

@@ -4,7 +4,6 @@ The BPE algorithms are written from scratch on purpose: they are what the book t
 tie-breaking rules (Ch.22-23) decide which merges are learned.
 """
 
-import itertools
 import json
 import re
 from collections import Counter
@@ -115,25 +114,24 @@ class BPETokenizer:
     def encode(self, text: str) -> torch.Tensor:
         """Teaching encoder (Ch.23): every merge in order, one full pass each over the whole text."""
         table = self._store().table
-        ids = table.token_ids(apply_merges(table, text))
+        symbols = apply_merges(table, text)
+        ids = table.token_ids(symbols)
         if (ids < 0).any():
-            symbol = table.symbol_names(apply_merges(table, text))[int(np.argmax(ids < 0))]
+            symbol = table.symbol_names(symbols[np.argmax(ids < 0):][:1])[0]
             raise _unknown("BPETokenizer.encode", symbol, len(self.chars))
         return torch.from_numpy(ids)
 
     def _store(self) -> WordStore:
+        """The fast encoders' tables and the cache's ids, made on first use (``bpe.WordStore``)."""
         if self._words is None:
-            self._words = WordStore(MergeTable(self.chars, self.merges, self.merge_ranks, self.stoi))
+            table = MergeTable(self.chars, self.merges, self.merge_ranks, self.stoi)
+            self._words = WordStore(table, self._word_cache)
         return self._words
-
-    def _learn_words(self, words: list[str]) -> None:
-        """Encode words new to the cache and remember their symbols and ids."""
-        self._word_cache.update(zip(words, self._store().add(words), strict=True))
 
     def _encode_word(self, word: str) -> list[str]:
         """A word's symbols (Ch.28): merge its lowest-ranked pair everywhere, again and again (memoised)."""
         if word not in self._word_cache:
-            self._learn_words([word])
+            self._store().add([word])
         return self._word_cache[word]
 
     def encode_corpus(self, text: str, unk_policy: str = "skip") -> torch.Tensor:
@@ -142,27 +140,25 @@ class BPETokenizer:
         A symbol outside the vocabulary is skipped, or with ``unk_policy="error"`` raises
         ``UnknownSymbolError`` (a ``KeyError``) for the first one in the text.
         """
-        words = _WORD_RE.findall(text)
-        new = list(dict.fromkeys(itertools.filterfalse(self._word_cache.__contains__, words)))
-        if new:
-            self._learn_words(new)
         store = self._store()
-        ids = store.ids(np.fromiter(map(store.row.__getitem__, words), dtype=np.int64, count=len(words)))
+        known = store.rows
+        ids = store.token_ids(text)
         unknown = ids < 0
         if unknown.any():
             if unk_policy == "error":
-                self._raise_first_unknown(words, new)
+                self._raise_first_unknown(text, known)
             ids = ids[~unknown]
         return torch.from_numpy(ids)
 
-    def _raise_first_unknown(self, words: list[str], new: list[str]) -> None:
-        """Raise for the text's first unknown symbol, caching only the words up to it (as the book's loop)."""
+    def _raise_first_unknown(self, text: str, known: int) -> None:
+        """Raise for the text's first unknown symbol; of the words this text added to the cache, keep only
+        those met up to it, as the book's word-by-word loop would."""
+        store, words = self._store(), _WORD_RE.findall(text)
         for i, word in enumerate(words):
             bad = [sym for sym in self._word_cache[word] if sym not in self.stoi]
             if bad:
                 seen = set(words[:i + 1])
-                for later in (w for w in new if w not in seen):
-                    del self._word_cache[later]
+                store.forget([w for w in dict.fromkeys(words[i + 1:]) if w not in seen and store.row[w] >= known])
                 raise _unknown("BPETokenizer.encode_corpus", bad[0], len(self.chars))
 
     def decode(self, ids) -> str:

@@ -10,6 +10,7 @@ caches each distinct word's symbols and rescans a word's pairs after each merge.
 
 import re
 from collections import Counter
+from itertools import pairwise
 
 WORD_RE = re.compile(r"\s*\S+|\s+")  # §12.4: a word is optional whitespace then non-whitespace
 
@@ -31,7 +32,7 @@ def from_text(text: str, num_merges: int) -> list[tuple[str, str]]:
     """§12.3: the whole-text trainer (Ch.23); merges may span words."""
     symbols, merges = list(text), []
     for _ in range(num_merges):
-        counts = Counter(zip(symbols, symbols[1:]))  # insertion order = first occurrence
+        counts = Counter(pairwise(symbols))  # insertion order = first occurrence
         if not counts:
             break
         best = max(counts, key=counts.get)  # the first pair inserted among the most frequent
@@ -48,7 +49,7 @@ def from_corpus(text: str, num_merges: int) -> list[tuple[str, str]]:
     for _ in range(num_merges):
         counts: Counter = Counter()
         for word, symbols in words.items():
-            for pair in zip(symbols, symbols[1:]):
+            for pair in pairwise(symbols):
                 counts[pair] += word_freqs[word]
         if not counts:
             break

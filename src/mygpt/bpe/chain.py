@@ -49,10 +49,13 @@ class SymbolChain:
         ids, starts = np.unique(self.sym[order], return_index=True)
         self.where = dict(zip(ids.tolist(), np.split(order, starts[1:]), strict=True)) if n else {}
 
-    def pair_starts(self, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Of the live positions ``starts``, those followed by a symbol in their piece, and the pairs' keys."""
-        starts = starts[self.nxt[starts] >= 0]
-        return starts, pair_key(self.sym[starts], self.sym[self.nxt[starts]])
+    def paired(self, starts: np.ndarray) -> np.ndarray:
+        """Those of the live positions ``starts`` that a symbol follows in their piece: where pairs start."""
+        return starts[self.nxt[starts] >= 0]
+
+    def pairs(self, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The left and right symbol ids of the pairs starting at ``starts`` (from ``paired``)."""
+        return self.sym[starts], self.sym[self.nxt[starts]]
 
     def _live(self, s: int) -> np.ndarray:
         at = self.where.get(s)

@@ -11,7 +11,7 @@ import heapq
 
 import numpy as np
 
-from .chain import SymbolChain, split_key, text_codes
+from .chain import SymbolChain, pair_key, split_key, text_codes
 
 
 class _PairQueue:
@@ -88,8 +88,8 @@ def learn_merges(pieces: list[str], freqs: list[int] | None, num_merges: int) ->
     chain = SymbolChain(symbols, lengths)
     weight = (np.ones(len(codes), dtype=np.int64) if freqs is None
               else np.repeat(np.asarray(freqs, dtype=np.int64), lengths))
-    starts, keys = chain.pair_starts(np.arange(len(codes)))
-    queue = _PairQueue(keys, weight[starts], starts)
+    starts = chain.paired(np.arange(len(codes)))
+    queue = _PairQueue(pair_key(*chain.pairs(starts)), weight[starts], starts)
 
     def first_of(key: int) -> int:
         return int(chain.all_occurrences(*split_key(key))[0])
@@ -106,11 +106,12 @@ def learn_merges(pieces: list[str], freqs: list[int] | None, num_merges: int) ->
             names.append(names[a] + names[b])
         at = chain.occurrences(a, b)
         right, left = chain.nxt[at], chain.prv[at]
-        old_starts, old_keys = chain.pair_starts(np.unique(np.concatenate([at, right, left[left >= 0]])))
+        old_starts = chain.paired(np.unique(np.concatenate([at, right, left[left >= 0]])))
+        old_keys = pair_key(*chain.pairs(old_starts))
         chain.merge_at(at, merged)
         left = chain.prv[at]
-        new_starts, new_keys = chain.pair_starts(np.unique(np.concatenate([at, left[left >= 0]])))
-        queue.update(np.concatenate([old_keys, new_keys]),
+        new_starts = chain.paired(np.unique(np.concatenate([at, left[left >= 0]])))
+        queue.update(np.concatenate([old_keys, pair_key(*chain.pairs(new_starts))]),
                      np.concatenate([-weight[old_starts], weight[new_starts]]),
                      np.concatenate([old_starts, new_starts]))
     return merges

@@ -1,61 +1,297 @@
-"""The distinct words a word encoder has met, with their token ids in one flat array (Ch.28's cache).
+"""The word encoder's cache (Ch.28): every distinct word met, its symbols, and its token ids.
 
-The book caches each distinct word's symbols and, for every word of the text, looks its symbols up
-one by one. Here each distinct word is encoded once, in batches (``encode_words``), and its ids are
-stored once; the ids of a whole text are then one numpy gather from the words' rows.
+The book splits the text with a regular expression and, word by word, looks the word up in its cache
+and its symbols up in the vocabulary. Here the text is cut into words and each word is identified by
+numpy operations over the text's code points: a word starts where whitespace follows non-whitespace
+(the words of ``\\s*\\S+|\\s+``), and a polynomial hash of its characters finds its row in the cache.
+Every character is then compared with the cached word's, so a hash collision can never give a wrong
+word: it sends that stretch of text to the plain dictionary path instead. New words are encoded a
+batch at a time (``encode_words``); a text's ids are one gather from the rows of its words.
 """
+
+import gc
+import itertools
+import re
+from contextlib import contextmanager
 
 import numpy as np
 
+from .chain import text_codes
 from .encode import MergeTable, encode_words
+
+BLOCK = 1 << 18  # characters hashed at a time (bounds the memory of the numpy arrays)
+GROUP = 8  # blocks whose new words are encoded in one batch
+_P = 0x9E3779B97F4A7C15  # odd: invertible modulo 2**64
+_LENGTH_MIX = np.uint64(0xC2B2AE3D27D4EB4F)
+_WORD_END = re.compile(r"\S\s")  # a word of \s*\S+|\s+ starts after the \S
+_WORD_RE = re.compile(r"\s*\S+|\s+")
+_tables: dict[str, np.ndarray] = {}  # made on first use
+
+
+def _whitespace() -> np.ndarray:
+    """Whether each code point up to U+3000 (the last whitespace character) is ``\\s``; one more False cell
+    answers every larger code point."""
+    if "space" not in _tables:
+        _tables["space"] = np.array([chr(c).isspace() for c in range(0x3002)])
+    return _tables["space"]
+
+
+def _hash_powers() -> tuple[np.ndarray, np.ndarray]:
+    """``P**i`` and ``P**-i`` modulo 2**64 for i up to ``2 * BLOCK``."""
+    if "up" not in _tables:
+        n = 2 * BLOCK + 1
+        up, down = np.full(n, _P, dtype=np.uint64), np.full(n, pow(_P, -1, 1 << 64), dtype=np.uint64)
+        up[0] = down[0] = 1
+        _tables["up"], _tables["down"] = np.cumprod(up), np.cumprod(down)
+    return _tables["up"], _tables["down"]
+
+
+def word_keys(codes: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each word ``codes[starts[i]:starts[i] + lengths[i]]`` (``codes``: at most
+    ``2 * BLOCK`` of them)."""
+    up, down = _hash_powers()
+    prefix = np.cumsum(codes.astype(np.uint64) * up[:len(codes)])
+    before = np.where(starts > 0, prefix[starts - 1], np.uint64(0))
+    return (prefix[starts + lengths - 1] - before) * down[starts] + lengths.astype(np.uint64) * _LENGTH_MIX
+
+
+def _hashable_keys(codes: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The hashes of words laid end to end in ``codes``, a batch of at most ``2 * BLOCK`` codes at a time,
+    and which words have one (a word longer than that has none)."""
+    ends = np.cumsum(lengths)
+    keys, hashable = np.zeros(len(lengths), dtype=np.uint64), lengths <= 2 * BLOCK
+    first = 0
+    while first < len(lengths):
+        begin = ends[first] - lengths[first]
+        last = max(first + 1, int(np.searchsorted(ends, begin + 2 * BLOCK, side="right")))
+        if hashable[first]:
+            batch = slice(first, last)
+            keys[batch] = word_keys(codes[begin:ends[last - 1]], ends[batch] - lengths[batch] - begin, lengths[batch])
+        first = last
+    return keys, hashable
+
+
+def _blocks(text: str):
+    """``text`` in pieces of about ``BLOCK`` characters, each cut where a word starts."""
+    start = 0
+    while len(text) - start > BLOCK:
+        cut = _WORD_END.search(text, start + BLOCK - 1)
+        if cut is None:
+            break
+        yield text[start:cut.start() + 1]
+        start = cut.start() + 1
+    if start < len(text):
+        yield text[start:]
+
+
+@contextmanager
+def _collector_paused():
+    """Pause Python's cyclic garbage collector while many small lists are made (none of them cyclic): its
+    passes would otherwise run every few hundred lists, over every object the program holds."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _hashed_words(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """The code points of ``text`` and its words' starts, lengths and hashes; None if it is too long to hash."""
+    codes = text_codes(text)
+    n = len(codes)
+    if not n or n > 2 * BLOCK:
+        return None
+    space = _whitespace()
+    space = space[np.minimum(codes, len(space) - 1)]
+    starts = np.concatenate([[0], np.flatnonzero(space[1:] & ~space[:-1]) + 1])
+    lengths = np.diff(starts, append=n)
+    return codes, starts, lengths, word_keys(codes, starts, lengths)
 
 
 class WordStore:
-    """Rows of token ids (-1 for a symbol outside the vocabulary), one row per distinct word."""
+    """Rows of distinct words: their characters and token ids (-1 for a symbol outside the vocabulary),
+    each kind in one flat array; ``symbols`` (the tokenizer's ``_word_cache``) gets each word's symbols."""
 
-    def __init__(self, table: MergeTable):
-        self.table = table
+    def __init__(self, table: MergeTable, symbols: dict[str, list[str]]):
+        self.table, self.symbols = table, symbols
         self.row: dict[str, int] = {}
-        self._starts = np.zeros(0, dtype=np.int64)
-        self._lengths = np.zeros(0, dtype=np.int64)
-        self._ids = np.zeros(0, dtype=np.int64)
-        self._rows = self._used = 0
+        self.row_of_key = _KeyTable()
+        self._id_start, self._id_count, self._ids = _Column(), _Column(), _Column()
+        self._char_start, self._char_count, self._chars = _Column(), _Column(), _Column(np.uint32)
 
-    def add(self, words: list[str]) -> list[list[str]]:
-        """Encode ``words`` (new ones), store their ids, and return their symbols as strings."""
-        symbols = encode_words(self.table, words)
-        lengths = np.fromiter(map(len, symbols), dtype=np.int64, count=len(symbols))
-        flat = np.concatenate(symbols) if symbols else np.zeros(0, dtype=np.int64)
-        starts = self._used + np.cumsum(lengths) - lengths
-        rows = np.arange(self._rows, self._rows + len(words))
-        self._starts = _put(self._starts, self._rows, starts)
-        self._lengths = _put(self._lengths, self._rows, lengths)
-        self._ids = _put(self._ids, self._used, self.table.token_ids(flat))
-        self._rows += len(words)
-        self._used += len(flat)
+    def add(self, words: list[str], keys: np.ndarray | None = None, unique_keys: bool = False) -> None:
+        """Encode ``words`` (new to the store, distinct) and keep their ids and symbols; ``keys``: their
+        hashes, if known (``unique_keys``: and known to differ)."""
+        flat, counts = encode_words(self.table, words)
+        first = self.rows
+        self._id_start.extend(len(self._ids) + np.cumsum(counts) - counts)
+        self._id_count.extend(counts)
+        self._ids.extend(self.table.token_ids(flat))
+        codes = text_codes("".join(words))
+        lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+        self._char_start.extend(len(self._chars) + np.cumsum(lengths) - lengths)
+        self._char_count.extend(lengths)
+        self._chars.extend(codes)
+        rows = np.arange(first, first + len(words))
         self.row.update(zip(words, rows.tolist(), strict=True))
+        hashable = lengths <= 2 * BLOCK  # a word too long to hash is found by the dictionary
+        if keys is None:
+            keys, hashable = _hashable_keys(codes, lengths)
+        self.row_of_key.add(keys[hashable], rows[hashable], unique_keys)
         names = self.table.symbol_names(flat)
-        bounds = np.cumsum(lengths).tolist()
-        return [names[end - n:end] for end, n in zip(bounds, lengths.tolist(), strict=True)]
+        ends = np.cumsum(counts).tolist()
+        with _collector_paused():
+            self.symbols.update(zip(words, (names[e - c:e] for e, c in zip(ends, counts.tolist(), strict=True)),
+                                    strict=True))
 
-    def ids(self, rows: np.ndarray) -> np.ndarray:
-        """The token ids of the words of ``rows``, one after another."""
-        lengths = self._lengths[rows]
-        out_starts = np.cumsum(lengths) - lengths
-        at = np.arange(out_starts[-1] + lengths[-1] if len(rows) else 0)
-        at += np.repeat(self._starts[rows] - out_starts, lengths)
-        return self._ids[at]
+    @property
+    def rows(self) -> int:
+        """How many rows were ever added (forgotten words keep theirs)."""
+        return len(self._id_count)
 
-    def clear(self) -> None:
-        self.__init__(self.table)
+    def forget(self, words: list[str]) -> None:
+        """Drop ``words`` from the store and from ``symbols`` (their rows stay, unused)."""
+        self.row_of_key.remove_rows([self.row.pop(w) for w in words])
+        for w in words:
+            del self.symbols[w]
+
+    def token_ids(self, text: str) -> np.ndarray:
+        """The ids of every word of ``text``, in order, -1 where a symbol is outside the vocabulary."""
+        pieces, group = [], []
+        for block in itertools.chain(_blocks(text), [None]):
+            if block is not None:
+                group.append(block)
+            if len(group) == GROUP or (block is None and group):
+                pieces += map(self._gather, self._rows(group))
+                group = []
+        return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int64)
+
+    def _rows(self, blocks: list[str]) -> list[np.ndarray]:
+        """The rows of the words of each block, new words added (all the blocks' new words in one batch)."""
+        found = [_hashed_words(block) for block in blocks]
+        rows = [self.row_of_key.find(f[3]) if f else None for f in found]
+        missing = [np.flatnonzero(r < 0) if f else np.zeros(0, dtype=np.int64) for f, r in zip(found, rows, strict=True)]
+        if any(len(m) for m in missing):
+            parts = [(np.full(len(m), b), f[1][m], f[2][m], f[3][m])
+                     for b, (f, m) in enumerate(zip(found, missing, strict=True)) if len(m)]
+            block, start, length, keys = (np.concatenate(column) for column in zip(*parts, strict=True))
+            _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+            order = np.argsort(first)  # the new words in the order they first occur
+            first = first[order]
+            words = [blocks[b][s:s + k] for b, s, k in zip(block[first].tolist(), start[first].tolist(),
+                                                           length[first].tolist(), strict=True)]
+            fresh = np.array([w not in self.row for w in words])  # a known word: a hash collision
+            if fresh.any():
+                self.add(list(itertools.compress(words, fresh.tolist())), keys[first][fresh], unique_keys=True)
+            new_rows = np.empty(len(first), dtype=np.int64)
+            new_rows[order] = self.row_of_key.find(keys[first])
+            new_rows = new_rows[inverse]
+            for f, r, m in zip(found, rows, missing, strict=True):
+                r[m], new_rows = new_rows[:len(m)], new_rows[len(m):]
+        return [self._looked_up_rows(block) if f is None or not self._same_words(f, r) else r
+                for block, f, r in zip(blocks, found, rows, strict=True)]
+
+    def _same_words(self, found: tuple, rows: np.ndarray) -> bool:
+        """Whether the words at ``rows`` are, character for character, the words hashed (``_hashed_words``)."""
+        codes, starts, lengths, _ = found
+        if (rows < 0).any() or not np.array_equal(self._char_count.values[rows], lengths):
+            return False
+        at = np.arange(len(codes)) + np.repeat(self._char_start.values[rows] - starts, lengths)
+        return np.array_equal(self._chars.values[at], codes)
+
+    def _looked_up_rows(self, text: str) -> np.ndarray:
+        """The rows of the words of ``text``, found by the book's split and a dictionary."""
+        words = _WORD_RE.findall(text)
+        new = list(dict.fromkeys(itertools.filterfalse(self.row.__contains__, words)))
+        if new:
+            self.add(new)
+        return np.fromiter(map(self.row.__getitem__, words), dtype=np.int64, count=len(words))
+
+    def _gather(self, rows: np.ndarray) -> np.ndarray:
+        counts = self._id_count.values[rows]
+        out_starts = np.cumsum(counts) - counts
+        at = np.arange(int(counts.sum()))
+        at += np.repeat(self._id_start.values[rows] - out_starts, counts)
+        return self._ids.values[at]
 
 
-def _put(array: np.ndarray, at: int, values: np.ndarray) -> np.ndarray:
-    """``array`` with ``values`` written from index ``at``, grown by doubling when needed."""
-    end = at + len(values)
-    if end > len(array):
-        grown = np.zeros(max(end, 2 * len(array)), dtype=array.dtype)
-        grown[:at] = array[:at]
-        array = grown
-    array[at:end] = values
-    return array
+class _KeyTable:
+    """A hash table from 64-bit word hashes to rows, looked up and filled with whole arrays at once
+    (open addressing, linear probing, at most half full; row -1: empty, -2: removed)."""
+
+    def __init__(self, bits: int = 10):
+        self.bits = bits
+        self.keys = np.zeros(1 << bits, dtype=np.uint64)
+        self.rows = np.full(1 << bits, -1, dtype=np.int64)
+        self.size = 0
+
+    def _slots(self, keys: np.ndarray) -> np.ndarray:
+        return ((keys * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - self.bits)).astype(np.int64)
+
+    def find(self, keys: np.ndarray) -> np.ndarray:
+        """The row of each key, -1 where it is absent."""
+        slots, found = self._slots(keys), np.full(len(keys), -1, dtype=np.int64)
+        todo, mask = np.arange(len(keys)), (1 << self.bits) - 1
+        while len(todo):
+            at = slots[todo]
+            rows = self.rows[at]
+            hit = (rows >= 0) & (self.keys[at] == keys[todo])
+            found[todo[hit]] = rows[hit]
+            todo = todo[(rows != -1) & ~hit]
+            slots[todo] = (slots[todo] + 1) & mask
+        return found
+
+    def add(self, keys: np.ndarray, rows: np.ndarray, unique: bool = False) -> None:
+        """Add keys absent from the table; of equal keys, the first is kept (the others fail the check)."""
+        if not unique:
+            keys, first = np.unique(keys, return_index=True)
+            rows = rows[first]
+        absent = self.find(keys) < 0
+        keys, rows = keys[absent], rows[absent]
+        if 2 * (self.size + len(keys)) > len(self.rows):
+            old = self.rows >= 0  # removed keys are dropped here
+            old_keys, old_rows = self.keys[old], self.rows[old]
+            self.__init__(max(self.bits + 1, int(2 * (self.size + len(keys))).bit_length() + 1))
+            self._place(old_keys, old_rows)
+        self._place(keys, rows)
+
+    def _place(self, keys: np.ndarray, rows: np.ndarray) -> None:
+        """Put distinct keys absent from the table into free slots."""
+        slots, mask = self._slots(keys), (1 << self.bits) - 1
+        self.size += len(keys)
+        claim = -3 - np.arange(len(keys))  # marks a free slot as wanted by one of the keys
+        while len(keys):
+            free = self.rows[slots] == -1
+            self.rows[slots[free]] = claim[free]
+            wins = self.rows[slots] == claim
+            self.keys[slots[wins]], self.rows[slots[wins]] = keys[wins], rows[wins]
+            keys, rows, claim, slots = keys[~wins], rows[~wins], claim[~wins], (slots[~wins] + 1) & mask
+
+    def remove_rows(self, rows: list[int]) -> None:
+        self.rows[np.isin(self.rows, rows)] = -2
+
+
+class _Column:
+    """A growable numpy array (doubling), for rows appended a batch at a time."""
+
+    def __init__(self, dtype=np.int64):
+        self._data = np.zeros(16, dtype=dtype)
+        self._size = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    @property
+    def values(self) -> np.ndarray:
+        return self._data[:self._size]
+
+    def extend(self, values: np.ndarray) -> None:
+        end = self._size + len(values)
+        if end > len(self._data):
+            grown = np.zeros(max(end, 2 * len(self._data)), dtype=self._data.dtype)
+            grown[:self._size] = self.values
+            self._data = grown
+        self._data[self._size:end] = values
+        self._size = end

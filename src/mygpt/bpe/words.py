@@ -188,8 +188,9 @@ class WordStore:
             new_rows = np.empty(len(first), dtype=np.int64)
             new_rows[order] = self.row_of_key.find(keys[first])
             new_rows = new_rows[inverse]
-            for f, r, m in zip(found, rows, missing, strict=True):
-                r[m], new_rows = new_rows[:len(m)], new_rows[len(m):]
+            for r, m in zip(rows, missing, strict=True):
+                if len(m):
+                    r[m], new_rows = new_rows[:len(m)], new_rows[len(m):]
         return [self._looked_up_rows(block) if f is None or not self._same_words(f, r) else r
                 for block, f, r in zip(blocks, found, rows, strict=True)]
 

@@ -45,7 +45,8 @@ class SymbolChain:
             ends = np.cumsum(piece_lengths) if piece_lengths is not None else np.array([n])
             self.nxt[ends - 1] = -1
             self.prv[ends[:-1]] = -1
-        order = np.argsort(self.sym, kind="stable")
+        small = n and self.sym.max() < 1 << 15  # then a radix sort
+        order = np.argsort(self.sym.astype(np.int16) if small else self.sym, kind="stable")
         ids, starts = np.unique(self.sym[order], return_index=True)
         self.where = dict(zip(ids.tolist(), np.split(order, starts[1:]), strict=True)) if n else {}
 
@@ -79,10 +80,11 @@ class SymbolChain:
         at = at[at >= 0]
         return at[self.sym[at] == a]
 
-    def occurrences(self, a: int, b: int) -> np.ndarray:
+    def occurrences(self, a: int, b: int, everywhere: np.ndarray | None = None) -> np.ndarray:
         """Where the merge ``(a, b)`` applies: scanning left to right, matches never overlap (Ch.22-23):
-        in a run ``a a a`` of the pair ``(a, a)`` the 1st, 3rd, ... starts merge."""
-        at = self.all_occurrences(a, b)
+        in a run ``a a a`` of the pair ``(a, a)`` the 1st, 3rd, ... starts merge. ``everywhere``: the
+        pair's ``all_occurrences``, if known."""
+        at = self.all_occurrences(a, b) if everywhere is None else everywhere
         if a == b and len(at) > 1:
             follows = np.zeros(len(at), dtype=bool)
             follows[1:] = self.prv[at[1:]] == at[:-1]  # this start is the previous start's right symbol

@@ -13,6 +13,9 @@ import numpy as np
 
 from .chain import SymbolChain, pair_key, split_key, text_codes
 
+_NONE = np.iinfo(np.int64).max
+_DENSE_PAIRS = 1 << 24  # alphabets up to 4,096 characters count their pairs in a table
+
 
 class _PairQueue:
     """Pair counts and a heap that always yields the book's next merge.
@@ -24,9 +27,20 @@ class _PairQueue:
     back with its exact key.
     """
 
-    def __init__(self, keys: np.ndarray, weights: np.ndarray, starts: np.ndarray):
-        uniq, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        counts = np.bincount(inverse, weights=weights).astype(np.int64)
+    def __init__(self, left: np.ndarray, right: np.ndarray, weights: np.ndarray, starts: np.ndarray,
+                 n_symbols: int):
+        """The pairs ``(left[i], right[i])`` starting at ``starts`` (in order), counted ``weights[i]`` each."""
+        if n_symbols ** 2 <= _DENSE_PAIRS:  # count in a table of every possible pair: no sort
+            cell = left * n_symbols + right
+            counts = np.bincount(cell, weights=weights, minlength=n_symbols ** 2)
+            first = np.full(n_symbols ** 2, len(cell))
+            np.minimum.at(first, cell, np.arange(len(cell)))
+            cells = np.flatnonzero(first < len(cell))
+            uniq, counts, first = pair_key(cells // n_symbols, cells % n_symbols), counts[cells], first[cells]
+        else:
+            uniq, first, inverse = np.unique(pair_key(left, right), return_index=True, return_inverse=True)
+            counts = np.bincount(inverse, weights=weights)
+        counts = counts.astype(np.int64)
         self.count = dict(zip(uniq.tolist(), counts.tolist(), strict=True))
         firsts = starts[first].tolist()
         self.heap = [(-c, f, k) for k, c, f in zip(uniq.tolist(), counts.tolist(), firsts, strict=True)]
@@ -36,9 +50,10 @@ class _PairQueue:
     def update(self, keys: np.ndarray, weights: np.ndarray, starts: np.ndarray) -> None:
         """Add ``weights`` to the counts of ``keys`` (negative: occurrences gone; positive: occurrences new,
         starting at ``starts``)."""
-        uniq, inverse = np.unique(keys, return_inverse=True)
+        uniq = np.unique(keys)
+        inverse = np.searchsorted(uniq, keys)  # cheaper than np.unique's inverse (a sort of all the keys)
         delta = np.bincount(inverse, weights=weights).astype(np.int64).tolist()
-        added_first = np.full(len(uniq), np.iinfo(np.int64).max)
+        added_first = np.full(len(uniq), _NONE)
         gains = weights > 0
         np.minimum.at(added_first, inverse[gains], starts[gains])
         count, latest, heap = self.count, self.latest, self.heap
@@ -49,7 +64,7 @@ class _PairQueue:
                 latest.pop(key, None)
                 continue
             count[key] = c
-            if first != np.iinfo(np.int64).max:  # new occurrences: the count may have risen, first fallen
+            if first != _NONE:  # new occurrences: the count may have risen, first fallen
                 old = latest.get(key)
                 entry = (-c, first if old is None else min(first, old[1]))
                 latest[key] = entry
@@ -82,17 +97,25 @@ def learn_merges(pieces: list[str], freqs: list[int] | None, num_merges: int) ->
     """
     lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
     codes = text_codes("".join(pieces))
-    alphabet, symbols = np.unique(codes, return_inverse=True)
+    present = np.zeros(int(codes.max()) + 1, dtype=bool)
+    present[codes] = True
+    alphabet = np.flatnonzero(present)  # the characters in code-point order: the book's sorted alphabet
+    number = np.zeros(len(present), dtype=np.int64)
+    number[alphabet] = np.arange(len(alphabet))
+    symbols = number[codes]
     names = [chr(c) for c in alphabet.tolist()]
     ids = {name: i for i, name in enumerate(names)}
     chain = SymbolChain(symbols, lengths)
     weight = (np.ones(len(codes), dtype=np.int64) if freqs is None
               else np.repeat(np.asarray(freqs, dtype=np.int64), lengths))
     starts = chain.paired(np.arange(len(codes)))
-    queue = _PairQueue(pair_key(*chain.pairs(starts)), weight[starts], starts)
+    queue = _PairQueue(*chain.pairs(starts), weight[starts], starts, len(names))
+
+    last: dict = {}  # the occurrences first_of found last: those of the pair pop_best returns
 
     def first_of(key: int) -> int:
-        return int(chain.all_occurrences(*split_key(key))[0])
+        last.update(key=key, at=chain.all_occurrences(*split_key(key)))
+        return int(last["at"][0])
 
     merges = []
     while len(merges) < num_merges:
@@ -104,7 +127,7 @@ def learn_merges(pieces: list[str], freqs: list[int] | None, num_merges: int) ->
         merged = ids.setdefault(names[a] + names[b], len(names))
         if merged == len(names):
             names.append(names[a] + names[b])
-        at = chain.occurrences(a, b)
+        at = chain.occurrences(a, b, last["at"] if last.get("key") == key else None)
         right, left = chain.nxt[at], chain.prv[at]
         old_starts = chain.paired(np.unique(np.concatenate([at, right, left[left >= 0]])))
         old_keys = pair_key(*chain.pairs(old_starts))

@@ -110,6 +110,19 @@ def _hashed_words(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
     return codes, starts, lengths, word_keys(codes, starts, lengths)
 
 
+def _first_of_each(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each distinct key first occurs, in order, and for every key the number of its distinct key
+    in that order. (np.unique's own ``return_index``/``return_inverse`` sort all the keys, slower.)"""
+    distinct = np.unique(keys)
+    group = np.searchsorted(distinct, keys)
+    first = np.full(len(distinct), len(keys))
+    np.minimum.at(first, group, np.arange(len(keys)))
+    order = np.argsort(first)
+    number = np.empty(len(order), dtype=np.int64)
+    number[order] = np.arange(len(order))
+    return first[order], number[group]
+
+
 class WordStore:
     """Rows of distinct words: their characters and token ids (-1 for a symbol outside the vocabulary),
     each kind in one flat array; ``symbols`` (the tokenizer's ``_word_cache``) gets each word's symbols."""
@@ -177,17 +190,13 @@ class WordStore:
             parts = [(np.full(len(m), b), f[1][m], f[2][m], f[3][m])
                      for b, (f, m) in enumerate(zip(found, missing, strict=True)) if len(m)]
             block, start, length, keys = (np.concatenate(column) for column in zip(*parts, strict=True))
-            _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-            order = np.argsort(first)  # the new words in the order they first occur
-            first = first[order]
+            first, inverse = _first_of_each(keys)
             words = [blocks[b][s:s + k] for b, s, k in zip(block[first].tolist(), start[first].tolist(),
                                                            length[first].tolist(), strict=True)]
             fresh = np.array([w not in self.row for w in words])  # a known word: a hash collision
             if fresh.any():
                 self.add(list(itertools.compress(words, fresh.tolist())), keys[first][fresh], unique_keys=True)
-            new_rows = np.empty(len(first), dtype=np.int64)
-            new_rows[order] = self.row_of_key.find(keys[first])
-            new_rows = new_rows[inverse]
+            new_rows = self.row_of_key.find(keys[first])[inverse]
             for r, m in zip(rows, missing, strict=True):
                 if len(m):
                     r[m], new_rows = new_rows[:len(m)], new_rows[len(m):]

@@ -15,6 +15,8 @@ it with variations (benchmarks/shakespeare_variations.py), as no Wikipedia dump 
 """
 
 import argparse
+import copy
+import gc
 import json
 import os
 import re
@@ -55,6 +57,7 @@ def emit(**result) -> None:
 
 
 def cpu_seconds(fn):
+    gc.collect()  # so that neither side pays for the other's garbage
     start = time.process_time()
     result = fn()
     return time.process_time() - start, result
@@ -95,24 +98,26 @@ def speed_on(text: str, label: str, rounds: int, teaching: bool, merges_text: in
     side_by_side(f"from_corpus {merges_words} merges", lambda: book_bpe.from_corpus(text, merges_words),
                  lambda: BPETokenizer.from_corpus(text, merges_words).merges, lambda b, f: b == f,
                  max(1, rounds if n < 5e6 else 1), n, text=label)
-    tok = BPETokenizer.from_corpus(text, merges_words)
+    trained = BPETokenizer.from_corpus(text, merges_words)
+    distinct = len(set(book_bpe.WORD_RE.findall(text)))
     book_enc, fast_tok = [], []
 
     def book_first():
-        book_enc[:] = [book_bpe.WordEncoder(tok.chars, tok.merges)]
+        book_enc[:] = [book_bpe.WordEncoder(trained.chars, trained.merges)]
         return book_enc[0].encode_corpus(text)
-
-    def fast_first():
-        fast_tok[:] = [BPETokenizer(tok.chars, tok.merges)]
-        return fast_tok[0].encode_corpus(text)
 
     def same(b, f):
         return b == f.tolist() and book_enc[0].word_cache == fast_tok[0]._word_cache
 
-    tok.encode_corpus(text)
-    side_by_side(f"encode_corpus, empty cache ({merges_words}-merge from_corpus tokenizer)", book_first,
-                 fast_first, same, rounds, n, text=label, distinct_words=len(tok._word_cache))
-    side_by_side(f"encode_corpus, cache filled ({merges_words}-merge from_corpus tokenizer)",
+    for how, fresh in (("as from_corpus returned it", lambda: copy.deepcopy(trained)),
+                       ("loaded from its file", lambda: BPETokenizer(trained.chars, trained.merges))):
+        def fast_first(fresh=fresh):
+            fast_tok[:] = [fresh()]
+            return fast_tok[0].encode_corpus(text)
+
+        side_by_side(f"encode_corpus, empty cache, {merges_words}-merge tokenizer {how}", book_first,
+                     fast_first, same, rounds, n, text=label, distinct_words=distinct)
+    side_by_side(f"encode_corpus, cache filled ({merges_words}-merge tokenizer)",
                  lambda: book_enc[0].encode_corpus(text), lambda: fast_tok[0].encode_corpus(text),
                  lambda b, f: b == f.tolist(), rounds, n, text=label)
 

@@ -17,6 +17,7 @@ from .errors import MissingExtraError, UnknownSymbolError
 # A "word" for the word-level trainer and fast encoder: optional leading whitespace, then
 # non-whitespace; a pure-whitespace match only happens at the end of the text.
 _WORD_RE = re.compile(r"\s*\S+|\s+")
+MAX_TRAINED_WORDS = 500_000  # from_corpus keeps the symbols of at most this many of its words
 
 
 def _ids(ids, vocab_size: int, owner: str) -> list[int]:
@@ -101,7 +102,7 @@ class BPETokenizer:
         loop that recounts every pair does; ``bpe.learn_merges`` only recounts what a merge changed.
         """
         alphabet = _alphabet(text, "BPETokenizer.from_text")
-        return cls(alphabet, learn_merges([text], None, num_merges))
+        return cls(alphabet, learn_merges([text], None, num_merges).merges)
 
     @classmethod
     def from_corpus(cls, text: str, num_merges: int) -> "BPETokenizer":
@@ -109,7 +110,17 @@ class BPETokenizer:
         (ties: the pair met first scanning the words in first-occurrence order); merges never cross words."""
         alphabet = _alphabet(text, "BPETokenizer.from_corpus")
         word_freqs = Counter(_WORD_RE.findall(text))
-        return cls(alphabet, learn_merges(list(word_freqs), list(word_freqs.values()), num_merges))
+        words = list(word_freqs)
+        learned = learn_merges(words, list(word_freqs.values()), num_merges)
+        tokenizer = cls(alphabet, learned.merges)
+        if len({a + b for a, b in learned.merges}) == len(learned.merges):
+            # No string is made twice, so a word's symbols after the trainer's last merge are what the word
+            # encoder would find (§12.6): keep them for encode_corpus (not yet in the book's _word_cache).
+            table = tokenizer._store().table
+            symbols = np.array([table.ids[name] for name in learned.names], dtype=np.int32)[learned.symbols]
+            n = min(len(words), MAX_TRAINED_WORDS)
+            tokenizer._store().add(words[:n], encoded=(symbols[:learned.counts[:n].sum()], learned.counts[:n]))
+        return tokenizer
 
     def encode(self, text: str) -> torch.Tensor:
         """Teaching encoder (Ch.23): every merge in order, one full pass each over the whole text."""
@@ -131,7 +142,10 @@ class BPETokenizer:
     def _encode_word(self, word: str) -> list[str]:
         """A word's symbols (Ch.28): merge its lowest-ranked pair everywhere, again and again (memoised)."""
         if word not in self._word_cache:
-            self._store().add([word])
+            store = self._store()
+            if word not in store.row:
+                store.add([word])
+            store.remember(np.array([store.row[word]]))
         return self._word_cache[word]
 
     def encode_corpus(self, text: str, unk_policy: str = "skip") -> torch.Tensor:
@@ -140,25 +154,24 @@ class BPETokenizer:
         A symbol outside the vocabulary is skipped, or with ``unk_policy="error"`` raises
         ``UnknownSymbolError`` (a ``KeyError``) for the first one in the text.
         """
-        store = self._store()
-        known = store.rows
-        ids = store.token_ids(text)
+        cached = len(self._word_cache)
+        ids = self._store().token_ids(text)
         unknown = ids < 0
         if unknown.any():
             if unk_policy == "error":
-                self._raise_first_unknown(text, known)
+                self._raise_first_unknown(text, cached)
             ids = ids[~unknown]
         return torch.from_numpy(ids)
 
-    def _raise_first_unknown(self, text: str, known: int) -> None:
-        """Raise for the text's first unknown symbol; of the words this text added to the cache, keep only
-        those met up to it, as the book's word-by-word loop would."""
-        store, words = self._store(), _WORD_RE.findall(text)
+    def _raise_first_unknown(self, text: str, cached: int) -> None:
+        """Raise for the text's first unknown symbol; of the words this text added to the cache (those after
+        the first ``cached``), keep only those met up to it, as the book's word-by-word loop would."""
+        words = _WORD_RE.findall(text)
         for i, word in enumerate(words):
             bad = [sym for sym in self._word_cache[word] if sym not in self.stoi]
             if bad:
                 seen = set(words[:i + 1])
-                store.forget([w for w in dict.fromkeys(words[i + 1:]) if w not in seen and store.row[w] >= known])
+                self._store().forget([w for w in list(self._word_cache)[cached:] if w not in seen])
                 raise _unknown("BPETokenizer.encode_corpus", bad[0], len(self.chars))
 
     def decode(self, ids) -> str:

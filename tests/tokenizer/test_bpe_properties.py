@@ -7,6 +7,7 @@ whitespace and other scripts; and merge lists no text would teach (pairs listed 
 by two merges). The word encoder's cache is compared too. Examples are bounded to keep the suite quick.
 """
 
+import copy
 import re
 
 import numpy as np
@@ -50,11 +51,13 @@ def fast_ids(tok: BPETokenizer, text: str, policy: str) -> list[int]:
 
 
 def check_encoders(tok: BPETokenizer, text: str) -> None:
-    """Teaching encoder, word encoder (both unknown-symbol policies) and the word cache, against the book."""
+    """Teaching encoder, word encoder (both unknown-symbol policies) and the word cache, against the book;
+    ``tok`` (not used, only copied) as it came from its trainer and as loaded from its merges."""
     assert outcome(lambda: tok.encode(text).tolist()) == outcome(book_bpe.encode, tok.chars, tok.merges, text)
-    for policy in ("skip", "error"):
+    fresh_ones = [copy.deepcopy(tok), copy.deepcopy(tok), BPETokenizer(tok.chars, tok.merges),
+                  BPETokenizer(tok.chars, tok.merges)]  # as trained (from_corpus keeps its words' symbols), as loaded
+    for policy, fast in zip(["skip", "error"] * 2, fresh_ones, strict=True):
         book = book_bpe.WordEncoder(tok.chars, tok.merges)
-        fast = BPETokenizer(tok.chars, tok.merges)
         for _ in range(2):  # empty cache, then filled
             expected = outcome(book.encode_corpus, text, policy)
             assert outcome(fast_ids, fast, text, policy) == expected, (tok.merges, text)

@@ -8,10 +8,11 @@ into the book's insertion-ordered counter, NUMERICS.md §12.3-12.4).
 """
 
 import heapq
+from dataclasses import dataclass
 
 import numpy as np
 
-from .chain import SymbolChain, pair_key, split_key, text_codes
+from .chain import DEAD, SymbolChain, pair_key, split_key, text_codes
 
 _NONE = np.iinfo(np.int64).max
 _DENSE_PAIRS = 1 << 24  # alphabets up to 4,096 characters count their pairs in a table
@@ -88,7 +89,18 @@ class _PairQueue:
         return None
 
 
-def learn_merges(pieces: list[str], freqs: list[int] | None, num_merges: int) -> list[tuple[str, str]]:
+@dataclass
+class Learned:
+    """What ``learn_merges`` learned, and the pieces' symbols after the last merge: ``symbols`` holds
+    indices into ``names``, one piece after another, ``counts[i]`` of them for piece ``i``."""
+
+    merges: list[tuple[str, str]]
+    names: list[str]
+    symbols: np.ndarray
+    counts: np.ndarray
+
+
+def learn_merges(pieces: list[str], freqs: list[int] | None, num_merges: int) -> Learned:
     """Up to ``num_merges`` merges learned over ``pieces`` (each counted ``freqs[i]`` times, default 1).
 
     One piece (the whole text, frequency 1) is the book's ``from_text`` (Ch.23); the distinct words
@@ -137,4 +149,6 @@ def learn_merges(pieces: list[str], freqs: list[int] | None, num_merges: int) ->
         queue.update(np.concatenate([old_keys, pair_key(*chain.pairs(new_starts))]),
                      np.concatenate([-weight[old_starts], weight[new_starts]]),
                      np.concatenate([old_starts, new_starts]))
-    return merges
+    live = chain.sym != DEAD
+    piece = np.repeat(np.arange(len(pieces)), lengths)
+    return Learned(merges, names, chain.sym[live], np.bincount(piece[live], minlength=len(pieces)))

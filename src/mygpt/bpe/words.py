@@ -11,6 +11,7 @@ batch at a time (``encode_words``); a text's ids are one gather from the rows of
 
 import gc
 import itertools
+import operator
 import re
 from contextlib import contextmanager
 
@@ -124,51 +125,68 @@ def _first_of_each(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 class WordStore:
-    """Rows of distinct words: their characters and token ids (-1 for a symbol outside the vocabulary),
-    each kind in one flat array; ``symbols`` (the tokenizer's ``_word_cache``) gets each word's symbols."""
+    """Rows of distinct words: characters, symbols and token ids (-1: a symbol outside the vocabulary),
+    each kind in one flat array. ``symbols`` is the tokenizer's ``_word_cache``: a word enters it, in the
+    order the texts meet the words, when an encoded text first contains it (``remember``); a row can
+    exist before that (``add`` with the symbols a trainer already found)."""
 
     def __init__(self, table: MergeTable, symbols: dict[str, list[str]]):
         self.table, self.symbols = table, symbols
         self.row: dict[str, int] = {}
+        self.words: list[str] = []  # the word of each row
         self.row_of_key = _KeyTable()
-        self._id_start, self._id_count, self._ids = _Column(), _Column(), _Column()
+        self._id_start, self._id_count = _Column(), _Column()
+        self._ids, self._syms = _Column(), _Column(np.int32)
         self._char_start, self._char_count, self._chars = _Column(), _Column(), _Column(np.uint32)
+        self._remembered = _Column(bool)
 
-    def add(self, words: list[str], keys: np.ndarray | None = None, unique_keys: bool = False) -> None:
-        """Encode ``words`` (new to the store, distinct) and keep their ids and symbols; ``keys``: their
-        hashes, if known (``unique_keys``: and known to differ)."""
-        flat, counts = encode_words(self.table, words)
-        first = self.rows
+    def add(self, words: list[str], keys: np.ndarray | None = None, unique_keys: bool = False,
+            encoded: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """Rows for ``words`` (new to the store, distinct): their symbols (``encode_words``, unless
+        ``encoded`` gives them: symbol ids one word after another, and how many each word has), ids,
+        characters and hashes (``keys``, if known; ``unique_keys``: and known to differ)."""
+        flat, counts = encode_words(self.table, words) if encoded is None else encoded
+        first = len(self.words)
         self._id_start.extend(len(self._ids) + np.cumsum(counts) - counts)
         self._id_count.extend(counts)
         self._ids.extend(self.table.token_ids(flat))
+        self._syms.extend(flat)
         codes = text_codes("".join(words))
         lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
         self._char_start.extend(len(self._chars) + np.cumsum(lengths) - lengths)
         self._char_count.extend(lengths)
         self._chars.extend(codes)
+        self._remembered.extend(np.zeros(len(words), dtype=bool))
         rows = np.arange(first, first + len(words))
         self.row.update(zip(words, rows.tolist(), strict=True))
+        self.words += words
         hashable = lengths <= 2 * BLOCK  # a word too long to hash is found by the dictionary
         if keys is None:
             keys, hashable = _hashable_keys(codes, lengths)
         self.row_of_key.add(keys[hashable], rows[hashable], unique_keys)
-        names = self.table.symbol_names(flat)
-        ends = np.cumsum(counts).tolist()
-        with _collector_paused():
-            self.symbols.update(zip(words, (names[e - c:e] for e, c in zip(ends, counts.tolist(), strict=True)),
-                                    strict=True))
 
-    @property
-    def rows(self) -> int:
-        """How many rows were ever added (forgotten words keep theirs)."""
-        return len(self._id_count)
+    def remember(self, rows: np.ndarray) -> None:
+        """Put the words of ``rows`` (rows in the order the text has the words) that ``symbols`` lacks into
+        it, with their symbols, in order of first occurrence (the book's cache order, Ch.28)."""
+        rows = rows[~self._remembered.values[rows]]
+        if not len(rows):
+            return
+        first = np.full(len(self.words), len(rows))
+        np.minimum.at(first, rows, np.arange(len(rows)))
+        rows = rows[first[rows] == np.arange(len(rows))]  # each row once, where it first occurs
+        self._remembered.values[rows] = True
+        counts = self._id_count.values[rows]
+        names = self.table.symbol_names(self._gather(rows, self._syms))
+        ends = np.cumsum(counts)
+        lists = map(operator.getitem, itertools.repeat(names), map(slice, (ends - counts).tolist(), ends.tolist()))
+        with _collector_paused():
+            self.symbols.update(zip(map(self.words.__getitem__, rows.tolist()), lists, strict=True))
 
     def forget(self, words: list[str]) -> None:
-        """Drop ``words`` from the store and from ``symbols`` (their rows stay, unused)."""
-        self.row_of_key.remove_rows([self.row.pop(w) for w in words])
+        """Take ``words`` out of ``symbols`` again (their rows stay)."""
         for w in words:
             del self.symbols[w]
+            self._remembered.values[self.row[w]] = False
 
     def token_ids(self, text: str) -> np.ndarray:
         """The ids of every word of ``text``, in order, -1 where a symbol is outside the vocabulary."""
@@ -177,7 +195,9 @@ class WordStore:
             if block is not None:
                 group.append(block)
             if len(group) == GROUP or (block is None and group):
-                pieces += map(self._gather, self._rows(group))
+                rows = self._rows(group)
+                self.remember(np.concatenate(rows))
+                pieces += map(self._gather, rows)
                 group = []
         return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int64)
 
@@ -191,9 +211,13 @@ class WordStore:
                      for b, (f, m) in enumerate(zip(found, missing, strict=True)) if len(m)]
             block, start, length, keys = (np.concatenate(column) for column in zip(*parts, strict=True))
             first, inverse = _first_of_each(keys)
-            words = [blocks[b][s:s + k] for b, s, k in zip(block[first].tolist(), start[first].tolist(),
-                                                           length[first].tolist(), strict=True)]
-            fresh = np.array([w not in self.row for w in words])  # a known word: a hash collision
+            words = []  # sliced by C loops (map), not Python ones: this is per new word
+            for b in np.unique(block[first]).tolist():
+                at = first[block[first] == b]
+                ends = (start[at] + length[at]).tolist()
+                words += map(operator.getitem, itertools.repeat(blocks[b]), map(slice, start[at].tolist(), ends))
+            known = np.fromiter(map(self.row.__contains__, words), dtype=bool, count=len(words))
+            fresh = ~known  # a word known though its hash was not: a hash collision, caught below
             if fresh.any():
                 self.add(list(itertools.compress(words, fresh.tolist())), keys[first][fresh], unique_keys=True)
             new_rows = self.row_of_key.find(keys[first])[inverse]
@@ -219,12 +243,13 @@ class WordStore:
             self.add(new)
         return np.fromiter(map(self.row.__getitem__, words), dtype=np.int64, count=len(words))
 
-    def _gather(self, rows: np.ndarray) -> np.ndarray:
+    def _gather(self, rows: np.ndarray, column: "_Column | None" = None) -> np.ndarray:
+        """The token ids (or the entries of another per-symbol ``column``) of ``rows``, one after another."""
         counts = self._id_count.values[rows]
         out_starts = np.cumsum(counts) - counts
         at = np.arange(int(counts.sum()))
         at += np.repeat(self._id_start.values[rows] - out_starts, counts)
-        return self._ids.values[at]
+        return (self._ids if column is None else column).values[at]
 
 
 class _KeyTable:
@@ -278,9 +303,6 @@ class _KeyTable:
             wins = self.rows[slots] == claim
             self.keys[slots[wins]], self.rows[slots[wins]] = keys[wins], rows[wins]
             keys, rows, claim, slots = keys[~wins], rows[~wins], claim[~wins], (slots[~wins] + 1) & mask
-
-    def remove_rows(self, rows: list[int]) -> None:
-        self.rows[np.isin(self.rows, rows)] = -2
 
 
 class _Column:

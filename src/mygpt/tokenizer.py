@@ -296,8 +296,28 @@ def train_tokenizer(kind: str, text: str, num_merges: int = 1024):
     raise ValueError(f"unknown tokenizer kind {kind!r} (expected one of {', '.join(TOKENIZER_KINDS)})")
 
 
+# Where whitespace follows non-whitespace, GPT-2's pre-tokenizer always starts a new piece: none of its
+# patterns puts whitespace after anything else, and the whitespace ones look only ahead. (Its whitespace
+# is Unicode's, which is Python's less U+001C-U+001F.)
+_PRE_TOKEN_CUT = re.compile(r"\S(?=[^\S\x1c-\x1f])")
+
+
+def _byte_level_pieces(text: str, size: int = 4096) -> list[str]:
+    """``text`` in pieces of about ``size`` characters, cut where GPT-2's pre-tokenizer cuts anyway."""
+    pieces, start = [], 0
+    while len(text) - start > size and (cut := _PRE_TOKEN_CUT.search(text, start + size - 1)):
+        pieces.append(text[start:cut.end()])
+        start = cut.end()
+    return [*pieces, text[start:]] if start < len(text) else pieces
+
+
 def encode_corpus(tokenizer, text: str) -> torch.Tensor:
-    """A training text's ids, with each tokenizer's corpus encoder (the fast word-level one for BPE)."""
+    """A training text's ids, with each tokenizer's corpus encoder: the fast word-level one for BPE; for
+    byte-level BPE, Hugging Face's batch encoder on pieces (on one long string it is many times slower),
+    which gives the ids of the whole text."""
     if isinstance(tokenizer, BPETokenizer):
         return tokenizer.encode_corpus(text)
+    if isinstance(tokenizer, ByteBPETokenizer):
+        encodings = tokenizer.tokenizer.encode_batch(_byte_level_pieces(text), add_special_tokens=False)
+        return torch.tensor([i for e in encodings for i in e.ids], dtype=torch.long)
     return tokenizer.encode(text)

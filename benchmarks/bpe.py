@@ -1,6 +1,6 @@
 """The book's BPE beside mygpt's: same merges and ids, how much faster; how time grows with the text.
 
-    python benchmarks/bpe.py speed [--rounds 3] [--slice-mb 100]  # book vs fast, Tiny Shakespeare (+ a slice)
+    python benchmarks/bpe.py speed [--rounds 3] [--chars N] [--slice-mb 100]  # book vs fast, Tiny Shakespeare
     python benchmarks/bpe.py shapes [--sizes 100000 200000 400000]  # near-linear whatever the text's shape
     python benchmarks/bpe.py prepare [--mb 100]                     # mygpt prepare MB/s per tokenizer + HF
     python benchmarks/bpe.py ch28                                   # prepare 516.7 MB: time, peak RSS
@@ -131,7 +131,11 @@ def shakespeare(args: argparse.Namespace) -> str:
 
 def bench_speed(args: argparse.Namespace) -> None:
     text = shakespeare(args)
-    speed_on(text, "Tiny Shakespeare", args.rounds, True, 512, 1024)
+    if args.chars:  # a bounded run: the first CHARS characters only
+        speed_on(text[:args.chars], f"Tiny Shakespeare, first {args.chars:,} characters", args.rounds, True, 512,
+                 1024)
+    else:
+        speed_on(text, "Tiny Shakespeare", args.rounds, True, 512, 1024)
     if args.slice_mb:
         log(f"making a {args.slice_mb} MB corpus from Tiny Shakespeare with variations")
         big = "".join(shakespeare_variations.generate(text, args.slice_mb))
@@ -167,6 +171,8 @@ def bench_shapes(args: argparse.Namespace) -> None:
             row["from_text_s"], tok = cpu_seconds(lambda s=sample: BPETokenizer.from_text(s, args.merges))
             row["encode_s"], _ = cpu_seconds(lambda t=tok, s=sample: t.encode(s))
             row["from_corpus_s"], tok = cpu_seconds(lambda s=sample: BPETokenizer.from_corpus(s, args.merges))
+            # a loaded tokenizer (empty word cache): from_corpus's own cache already holds the text's words
+            tok = BPETokenizer(tok.chars, tok.merges)
             row["encode_corpus_s"], _ = cpu_seconds(lambda t=tok, s=sample: t.encode_corpus(s))
             per_char = {k.replace("_s", "_us_per_char"): round(v / size * 1e6, 3) for k, v in row.items()}
             log(f"{shape:20s} {size:>9,}: " + " ".join(f"{k} {v:.2f}" for k, v in row.items()))
@@ -245,6 +251,8 @@ def main() -> None:
     sub = parser.add_subparsers(dest="bench", required=True)
     s = sub.add_parser("speed", help="the book's BPE beside the fast one, same results, CPU-time ratios")
     s.add_argument("--rounds", type=int, default=3)
+    s.add_argument("--chars", type=int, default=0,
+                   help="Only the first CHARS characters of Tiny Shakespeare (a quicker run; default: all).")
     s.add_argument("--slice-mb", type=float, default=0,
                    help="Also a slice of this many MB of Tiny Shakespeare with variations (the issue's: 100).")
     h = sub.add_parser("shapes", help="fast-path seconds per character at several sizes and text shapes")

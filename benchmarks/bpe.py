@@ -1,6 +1,6 @@
 """The book's BPE beside mygpt's: same merges and ids, how much faster; how time grows with the text.
 
-    python benchmarks/bpe.py speed [--rounds 3] [--chars N] [--slice-mb 100]  # book vs fast, Tiny Shakespeare
+    python benchmarks/bpe.py speed [--rounds 3] [--chars N] [--encoders-only] [--slice-mb 100]  # book vs fast
     python benchmarks/bpe.py shapes [--sizes 100000 200000 400000]  # near-linear whatever the text's shape
     python benchmarks/bpe.py prepare [--mb 100]                     # mygpt prepare MB/s per tokenizer + HF
     python benchmarks/bpe.py ch28                                   # prepare 516.7 MB: time, peak RSS
@@ -83,13 +83,16 @@ def side_by_side(name: str, book, fast, same, rounds: int, chars: int, **info) -
          ratio_max=round(max(ratios), 2), **info)
 
 
-def speed_on(text: str, label: str, rounds: int, teaching: bool, merges_text: int, merges_words: int) -> None:
-    """from_text/encode (the teaching pair) and from_corpus/encode_corpus (the word pair) on ``text``."""
+def speed_on(text: str, label: str, rounds: int, teaching: bool, merges_text: int, merges_words: int,
+             trainers: bool = True) -> None:
+    """from_text/encode (the teaching pair) and from_corpus/encode_corpus (the word pair) on ``text``;
+    ``trainers`` False: the encoders only (the fast trainer makes their tokenizers)."""
     n = len(text)
-    if teaching:
+    if teaching and trainers:
         side_by_side(f"from_text {merges_text} merges", lambda: book_bpe.from_text(text, merges_text),
                      lambda: BPETokenizer.from_text(text, merges_text).merges, lambda b, f: b == f, rounds, n,
                      text=label)
+    if teaching:
         tok = BPETokenizer.from_text(text, merges_text)
         side_by_side(f"encode ({merges_text}-merge from_text tokenizer)",
                      lambda: book_bpe.encode(tok.chars, tok.merges, text),
@@ -118,6 +121,8 @@ def speed_on(text: str, label: str, rounds: int, teaching: bool, merges_text: in
                  lambda: book_enc[0].encode_corpus(text), lambda: fast_tok[0].encode_corpus(text),
                  lambda b, f: b == f.tolist(), rounds, n, text=label)
     del book_enc[:], fast_tok[:]
+    if not trainers:
+        return
     # last: on a large corpus the book's trainer takes longest (it rewrites every distinct word per merge)
     side_by_side(f"from_corpus {merges_words} merges", lambda: book_bpe.from_corpus(text, merges_words),
                  lambda: BPETokenizer.from_corpus(text, merges_words).merges, lambda b, f: b == f,
@@ -135,12 +140,13 @@ def bench_speed(args: argparse.Namespace) -> None:
     text = shakespeare(args)
     if not args.slice_only:  # --chars: a bounded run on the first CHARS characters only
         label = f"Tiny Shakespeare, first {args.chars:,} characters" if args.chars else "Tiny Shakespeare"
-        speed_on(text[:args.chars or None], label, args.rounds, True, 512, 1024)
+        speed_on(text[:args.chars or None], label, args.rounds, True, 512, 1024, not args.encoders_only)
     if args.slice_mb:
         log(f"making a {args.slice_mb} MB corpus from Tiny Shakespeare with variations")
         big = "".join(shakespeare_variations.generate(text, args.slice_mb))
         log("from_text/encode are not run on it: the book's take hours there (every merge rescans the text)")
-        speed_on(big, f"{args.slice_mb} MB of Tiny Shakespeare with variations", 1, False, 0, 1024)
+        speed_on(big, f"{args.slice_mb} MB of Tiny Shakespeare with variations", 1, False, 0, 1024,
+                 not args.encoders_only)
 
 
 def shapes(text: str, size: int, rng: np.random.Generator) -> dict[str, str]:
@@ -253,6 +259,7 @@ def main() -> None:
     s.add_argument("--rounds", type=int, default=3)
     s.add_argument("--chars", type=int, default=0,
                    help="Only the first CHARS characters of Tiny Shakespeare (a quicker run; default: all).")
+    s.add_argument("--encoders-only", action="store_true", help="Time the encoders only, not the trainers.")
     s.add_argument("--slice-only", action="store_true", help="Only the slice (--slice-mb), not Tiny Shakespeare.")
     s.add_argument("--slice-mb", type=float, default=0,
                    help="Also a slice of this many MB of Tiny Shakespeare with variations (the issue's: 100).")

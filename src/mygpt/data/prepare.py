@@ -116,6 +116,7 @@ MAX_CACHED_WORDS = 500_000  # a worker's BPE word cache starts afresh past this 
 
 
 def _start_worker(tokenizer, dtype: np.dtype) -> None:
+    _worker.clear()  # a forked worker inherits its parent's (a one-worker prepare before, another tokenizer)
     _worker.update(tokenizer=tokenizer, dtype=dtype)
     if isinstance(tokenizer, CharTokenizer):  # a table indexed by code point: 100x faster than a dict loop
         points = [ord(c) for c in tokenizer.chars]

@@ -18,8 +18,8 @@ import torch
 import mygpt.model as model_module
 from mygpt import GPT, CharTokenizer, set_seed
 from mygpt.config import TrainConfig
-from mygpt.run_guards import LossWatch, RunSaver
 from mygpt.train import setup_training
+from mygpt.train.guards import LossWatch, RunSaver
 from mygpt.utils import get_batch
 
 STEPS_PER_BLOCK = 10

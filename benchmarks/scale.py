@@ -127,8 +127,8 @@ def ddp_worker(args: argparse.Namespace) -> None:
     """One process of the DDP benchmark (started alone or by torchrun): timed steps at a global batch."""
     from mygpt import GPT
     from mygpt.config import GPTConfig, TrainConfig
-    from mygpt.train.distributed import close_world, init_world
     from mygpt.train import setup_training
+    from mygpt.train.distributed import close_world, init_world
     from mygpt.utils import get_batch, set_seed
 
     world, device = init_world(args.device)

@@ -17,7 +17,7 @@ import torch
 from .config import GPTConfig
 from .errors import CheckpointError
 from .model import GPT
-from .tokenizer import BPETokenizer, ByteBPETokenizer, CharTokenizer
+from .tokenizer import Tokenizer, tokenizer_for
 
 _RECREATE = "re-create it with `mygpt train`"
 
@@ -50,34 +50,27 @@ def _gpt2_options(model) -> dict:
             if config is not None and getattr(config, name) != book}
 
 
+# What every checkpoint's config holds since Ch.18; later keys default to the book's values when absent.
+_BOOK_SHAPE = ("vocab_size", "embed_dim", "num_heads", "num_layers", "max_seq_len")
+
+
 def model_config(ckpt: dict) -> GPTConfig:
     """The ``GPTConfig`` stored in a checkpoint payload, with the book's defaults for older formats."""
     config = ckpt["config"]
-    return GPTConfig(vocab_size=config["vocab_size"], embed_dim=config["embed_dim"],
-                     num_heads=config["num_heads"], num_layers=config["num_layers"],
-                     max_seq_len=config["max_seq_len"], norm_type=config.get("norm_type", "layer"),
-                     position_type=config.get("position_type", "learned"),
-                     num_kv_heads=config.get("num_kv_heads", config["num_heads"]),
-                     attn_bias=config.get("attn_bias", False), gelu=config.get("gelu", "erf"),
-                     store_masks=config.get("store_masks", True))
+    missing = [key for key in _BOOK_SHAPE if key not in config]
+    if missing:
+        raise KeyError(missing[0])
+    return GPTConfig.from_dict(config)
 
 
-def tokenizer_state(tokenizer) -> tuple[str, dict]:
-    """The tokenizer's kind and what rebuilds it; a byte-level BPE is kept as its ``tokenizer.json`` text."""
-    if isinstance(tokenizer, ByteBPETokenizer):
-        return "bytebpe", {"json": tokenizer.to_json()}
-    if isinstance(tokenizer, BPETokenizer):
-        return "bpe", {"chars": tokenizer.chars, "merges": tokenizer.merges}
-    return "char", {"chars": tokenizer.chars}
+def tokenizer_state(tokenizer: Tokenizer) -> tuple[str, dict]:
+    """The tokenizer's kind and what rebuilds it (``Tokenizer.state``)."""
+    return tokenizer.kind, tokenizer.state()
 
 
-def _load_tokenizer(ckpt: dict, kind: str):
-    if kind == "bytebpe":
-        return ByteBPETokenizer.from_json(ckpt["tokenizer_state"]["json"])
-    if kind == "bpe":
-        state = ckpt["tokenizer_state"]
-        return BPETokenizer(state["chars"], state["merges"])
-    return CharTokenizer(ckpt["tokenizer_chars"])
+def saved_tokenizer_state(ckpt: dict) -> dict:
+    """What a checkpoint keeps of its tokenizer; the book's first format (Ch.18) has only its alphabet."""
+    return ckpt.get("tokenizer_state") or {"chars": ckpt.get("tokenizer_chars")}
 
 
 def save_checkpoint(model, tokenizer, path: str, training_state: dict | None = None) -> None:
@@ -157,8 +150,7 @@ def read_checkpoint(path: str) -> dict:
     Raises ``CheckpointError`` for a missing, unreadable, truncated or foreign file.
     """
     if not os.path.exists(path):
-        raise CheckpointError(f"checkpoint not found: {path}; train one with `mygpt train` "
-                              "or pass the right path with --checkpoint")
+        raise CheckpointError(f"checkpoint not found: {path}; train one with `mygpt train` or check the path")
     if os.path.isdir(path):
         raise CheckpointError(f"checkpoint {path} is a directory; pass the checkpoint file")
     try:
@@ -172,7 +164,7 @@ def read_checkpoint(path: str) -> dict:
     return ckpt
 
 
-def load_checkpoint(path: str) -> tuple[GPT, CharTokenizer | BPETokenizer | ByteBPETokenizer]:
+def load_checkpoint(path: str) -> tuple[GPT, Tokenizer]:
     """Rebuild the model (on CPU, training mode) and tokenizer saved by ``save_checkpoint``.
 
     Files from every chapter's format load: missing Part II keys fall back to the book's defaults.
@@ -185,10 +177,10 @@ def saved_tokenizer_kind(ckpt: dict) -> str:
     return ckpt["config"].get("tokenizer_kind", ckpt.get("tokenizer_kind", "char"))
 
 
-def rebuild(ckpt: dict, path: str) -> tuple[GPT, CharTokenizer | BPETokenizer | ByteBPETokenizer]:
+def rebuild(ckpt: dict, path: str) -> tuple[GPT, Tokenizer]:
     """The model (on CPU, training mode) and tokenizer of a payload ``read_checkpoint`` returned."""
     try:
-        tokenizer = _load_tokenizer(ckpt, saved_tokenizer_kind(ckpt))
+        tokenizer = tokenizer_for(saved_tokenizer_kind(ckpt)).from_state(saved_tokenizer_state(ckpt))
         model = GPT.from_config(model_config(ckpt))
         model.load_state_dict(ckpt["model_state_dict"])
     except (KeyError, TypeError, ValueError, RuntimeError) as err:

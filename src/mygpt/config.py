@@ -8,10 +8,9 @@ Field help texts live in the fields' metadata; ``mygpt train --help`` shows them
 """
 
 import math
-import warnings
 from dataclasses import asdict, dataclass, field, fields
 
-from .errors import ConfigError, MyGPTWarning
+from .errors import MyGPTWarning, notify, require
 from .utils import cosine_warmup_lr
 
 NORM_TYPES = ("layer", "rms")
@@ -43,16 +42,20 @@ class _Names(dict):
         return self.name_of(key)
 
 
-def _check(ok: bool, describe) -> None:
-    """Raise ``ConfigError(describe)`` unless ``ok``; ``describe(name)`` words the problem."""
-    if not ok:
-        raise ConfigError(describe)
+class _FromDict:
+    """``from_dict``: a config from a saved dict (a checkpoint's), the dataclass's own defaults filling
+    the fields it lacks (files written before a field existed) and unknown keys left out."""
+
+    @classmethod
+    def from_dict(cls, values: dict):
+        names = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in values.items() if key in names})
 
 
 def _integers(values: dict, names: tuple[str, ...]) -> None:
     for name in names:
         value = values[name]
-        _check(isinstance(value, int) and not isinstance(value, bool),
+        require(isinstance(value, int) and not isinstance(value, bool),
                lambda n, name=name, value=value: f"{n(name)} must be a whole number (got {value!r})")
 
 
@@ -60,25 +63,25 @@ def _at_least_one(values: dict, *names: str) -> None:
     _integers(values, names)
     for name in names:
         value = values[name]
-        _check(value >= 1, lambda n, name=name, value=value: f"{n(name)} must be at least 1 (got {value})")
+        require(value >= 1, lambda n, name=name, value=value: f"{n(name)} must be at least 1 (got {value})")
 
 
 def _zero_or_more(values: dict, *names: str) -> None:
     _integers(values, names)
     for name in names:
         value = values[name]
-        _check(value >= 0, lambda n, name=name, value=value:
+        require(value >= 0, lambda n, name=name, value=value:
                f"{n(name)} must be 0 or more (got {value}); 0 switches it off")
 
 
 def _one_of(values: dict, name: str, choices: tuple[str, ...]) -> None:
     value = values[name]
-    _check(value in choices, lambda n: f"unknown {n(name)}: {value!r} (expected "
+    require(value in choices, lambda n: f"unknown {n(name)}: {value!r} (expected "
                                        f"{' or '.join(repr(c) for c in choices)})")
 
 
 @dataclass(frozen=True)
-class GPTConfig:
+class GPTConfig(_FromDict):
     """The shape of a GPT (Ch.12): the arguments of the book's ``GPT(...)``, checked.
 
     ``num_kv_heads=None`` resolves to ``num_heads`` (full multi-head attention). ``dropout`` is a
@@ -109,22 +112,22 @@ class GPTConfig:
             values["num_kv_heads"] = self.num_heads
         _at_least_one(values, "vocab_size", "embed_dim", "num_heads", "num_layers", "max_seq_len",
                       "num_kv_heads")
-        _check(0.0 <= self.dropout < 1.0, lambda n: f"{n('dropout')} must be in [0, 1) (got {self.dropout}), "
+        require(0.0 <= self.dropout < 1.0, lambda n: f"{n('dropout')} must be in [0, 1) (got {self.dropout}), "
                                                     "e.g. 0.1")
         _one_of(values, "norm_type", NORM_TYPES)
         _one_of(values, "position_type", POSITION_TYPES)
         _one_of(values, "gelu", GELU_TYPES)
         for name in ("attn_bias", "store_masks"):
-            _check(isinstance(values[name], bool),
+            require(isinstance(values[name], bool),
                    lambda n, name=name: f"{n(name)} must be True or False (got {values[name]!r})")
         C, H, KV = self.embed_dim, self.num_heads, self.num_kv_heads
-        _check(C % H == 0, lambda n: f"{n('embed_dim')} {C} is not divisible by {n('num_heads')} {H}; "
+        require(C % H == 0, lambda n: f"{n('embed_dim')} {C} is not divisible by {n('num_heads')} {H}; "
                                      f"choose an {n('embed_dim')} that is a multiple of {H} "
                                      f"(e.g. {H * max(1, C // H)})")
         divisors = ", ".join(str(d) for d in range(1, H + 1) if H % d == 0)
-        _check(H % KV == 0, lambda n: f"{n('num_heads')} {H} is not divisible by {n('num_kv_heads')} {KV}; "
+        require(H % KV == 0, lambda n: f"{n('num_heads')} {H} is not divisible by {n('num_kv_heads')} {KV}; "
                                       f"use a {n('num_kv_heads')} that divides it ({divisors})")
-        _check(self.position_type != "rope" or self.head_dim % 2 == 0,
+        require(self.position_type != "rope" or self.head_dim % 2 == 0,
                lambda n: f"{n('position_type')} rope needs an even head dimension, but {n('embed_dim')} "
                          f"{C} / {n('num_heads')} {H} = {self.head_dim}; change {n('embed_dim')} or "
                          f"{n('num_heads')}")
@@ -135,7 +138,7 @@ class GPTConfig:
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(_FromDict):
     """How ``train`` runs: steps, batches, learning rate and schedule, precision, what it prints.
 
     The defaults are the book's ``mygpt train`` (Ch.14, Ch.20-21). ``seed`` seeds the stream of
@@ -166,41 +169,41 @@ class TrainConfig:
         _at_least_one(values, "steps", "batch_size", "seq_len", "print_every", "grad_accum")
         self.check_parts(1)
         _zero_or_more(values, "val_every", "checkpoint_every", "warmup")
-        _check(isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0,
+        require(isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0,
                lambda n: f"{n('lr')} must be a positive number (got {self.lr}); the default is 1e-3")
-        _check(math.isfinite(self.max_grad_norm) and self.max_grad_norm >= 0,
+        require(math.isfinite(self.max_grad_norm) and self.max_grad_norm >= 0,
                lambda n: f"{n('max_grad_norm')} must be 0 or more (got {self.max_grad_norm}); "
                          "0 disables clipping")
         _one_of(values, "precision", PRECISIONS)
         _one_of(values, "schedule", SCHEDULES)
         if self.schedule == "cosine" and self.warmup >= self.steps:
             peak = max(cosine_warmup_lr(s, self.warmup, self.steps, self.lr) for s in (self.steps - 1, self.steps))
-            warnings.warn(MyGPTWarning(lambda n: f"{n('warmup')} {self.warmup} is not shorter than {n('steps')} "
-                                                 f"{self.steps}: the learning rate never reaches {n('lr')} "
-                                                 f"{self.lr:g} (it peaks at {peak:.2e})"), stacklevel=3)
+            notify(lambda n: f"{n('warmup')} {self.warmup} is not shorter than {n('steps')} {self.steps}: the "
+                             f"learning rate never reaches {n('lr')} {self.lr:g} (it peaks at {peak:.2e})",
+                   MyGPTWarning, stacklevel=3)
 
     def check_model(self, model_config: GPTConfig) -> None:
         """Training windows must fit the model's context window."""
         T, L = self.seq_len, model_config.max_seq_len
-        _check(T <= L, lambda n: f"{n('seq_len')} {T} exceeds {n('max_seq_len')} {L}; lower "
+        require(T <= L, lambda n: f"{n('seq_len')} {T} exceeds {n('max_seq_len')} {L}; lower "
                                  f"{n('seq_len')} or raise {n('max_seq_len')}")
 
     def check_parts(self, processes: int) -> None:
         """The batch must split evenly into ``grad_accum`` micro-batches on each of ``processes`` processes."""
         B, K, W = self.batch_size, self.grad_accum, processes
-        _check(B % (K * W) == 0, lambda n: f"{n('batch_size')} {B} does not split into {n('grad_accum')} {K} "
+        require(B % (K * W) == 0, lambda n: f"{n('batch_size')} {B} does not split into {n('grad_accum')} {K} "
                                            f"micro-batches on {W} process(es); use a multiple of {K * W}")
 
     def check_data(self, n_train: int, n_val: int | None) -> None:
         """Enough tokens for one training window, and one validation window when validation runs."""
         need = self.seq_len + 2
-        _check(n_train >= need, lambda n: f"the training text has {n_train} tokens but {n('seq_len')} "
+        require(n_train >= need, lambda n: f"the training text has {n_train} tokens but {n('seq_len')} "
                                           f"{self.seq_len} needs at least {need}; use a longer text or a "
                                           f"smaller {n('seq_len')}")
-        _check(self.val_every == 0 or n_val is not None,
-               lambda n: f"{n('val_every')} {self.val_every} needs validation data, but there is none; "
-                         f"pass validation tokens or set {n('val_every')} 0")
+        require(self.val_every == 0 or n_val is not None,
+                lambda n: f"{n('val_every')} {self.val_every} needs a validation split, but there is no "
+                          f"validation data; add {n('val_split')} (e.g. 0.1) or set {n('val_every')} 0")
         if n_val is not None and self.val_every > 0:
-            _check(n_val >= need, lambda n: f"the validation data has {n_val} tokens but {n('seq_len')} "
+            require(n_val >= need, lambda n: f"the validation data has {n_val} tokens but {n('seq_len')} "
                                             f"{self.seq_len} needs at least {need}; raise {n('val_split')} "
                                             "or use a longer text")

@@ -1,28 +1,48 @@
-"""Errors that a user can fix: the CLI prints them as one line and exits with status 2.
+"""Errors that a user can fix, and the one way the library refuses: ``require(ok, describe)``.
 
-Library callers catch them like any exception; each message names the problem and the fix.
+The CLI prints these errors as one line and exits with status 2; library callers catch them like any
+exception. Each message names the problem and the fix, and names settings through the function it is
+given: the library's messages say field and argument names (``seq_len``, ``output``), the CLI words
+the same message with its flags (``--seq-len``, ``--output``) through ``worded(flag)``. Notices and
+warnings travel the same way, as Python warnings (``notify``).
 """
 
+import warnings
 from collections.abc import Callable
 
-
-class MyGPTError(Exception):
-    """Base class of the problems the command line reports as ``mygpt: error: <message>``."""
+Describe = str | Callable[[Callable[[str], str]], str]
 
 
 class _Worded:
     """A message built from ``describe(name)``, which words it given a function that names a setting:
     ``str()`` names fields (``embed_dim``); ``worded(flag_name)`` names them the CLI's way."""
 
-    def __init__(self, describe: str | Callable[[Callable[[str], str]], str]):
+    def __init__(self, describe: Describe):
         self.describe = describe if callable(describe) else (lambda name: describe)
         super().__init__(self.describe(str))
 
     def worded(self, name: Callable[[str], str]) -> str:
         return self.describe(name)
 
+    def __reduce__(self):  # pickled (e.g. out of a worker process) as its library wording
+        return type(self), (str(self),)
 
-class ConfigError(_Worded, MyGPTError, ValueError):
+
+class MyGPTError(_Worded, Exception):
+    """Base class of the problems the command line reports as ``mygpt: error: <message>``."""
+
+
+def require(ok: bool, describe: Describe, error: type[MyGPTError] | None = None) -> None:
+    """Raise ``error(describe)`` (default ``ConfigError``) unless ``ok``: the one check-or-raise of mygpt.
+
+    ``describe`` is the message, or ``describe(name)`` wording it with ``name(setting)`` for each
+    setting it mentions, so the CLI can show its flags where the library shows field names.
+    """
+    if not ok:
+        raise (error or ConfigError)(describe)
+
+
+class ConfigError(MyGPTError, ValueError):
     """Impossible hyper-parameters or options (checked before any file is written)."""
 
 
@@ -45,12 +65,15 @@ class TrainingError(ConfigError):
 class TrainingStopped(Exception):
     """Training stopped by SIGINT or SIGTERM after finishing a step and saving a resumable checkpoint.
 
-    ``step`` is the last completed step, ``path`` the checkpoint that resumes it (None if the save
-    failed) and ``exit_status`` the shell's convention for the signal (130 for SIGINT, 143 for SIGTERM).
+    ``step`` is the last completed step of ``steps``, ``path`` the checkpoint that resumes it (None if
+    the save failed) and ``exit_status`` the shell's convention for the signal (130 for SIGINT, 143 for
+    SIGTERM).
     """
 
-    def __init__(self, step: int, signal_name: str, exit_status: int, path: str | None):
+    def __init__(self, step: int, signal_name: str, exit_status: int, path: str | None,
+                 steps: int | None = None):
         self.step, self.signal_name, self.exit_status, self.path = step, signal_name, exit_status, path
+        self.steps = steps
         super().__init__(f"stopped by {signal_name} after step {step}")
 
 
@@ -73,6 +96,17 @@ UnknownSymbolError.__name__ = UnknownSymbolError.__qualname__ = "KeyError"
 
 class MyGPTWarning(_Worded, UserWarning):
     """A setting that is legal but probably not what was meant; the CLI prints it as one line."""
+
+
+class MyGPTNotice(MyGPTWarning):
+    """A decision the library took for the caller (a precision fallback, whether to compile, a
+    download), said once; the CLI prints it as one line ``mygpt: <message>``."""
+
+
+def notify(describe: Describe, category: type[MyGPTWarning] = MyGPTNotice, stacklevel: int = 2) -> None:
+    """Tell the caller something through Python's warnings, the library's one channel for notices and
+    warnings. ``stacklevel`` counts from the function that calls ``notify`` (2: the line that called it)."""
+    warnings.warn(category(describe), stacklevel=stacklevel + 1)
 
 
 class MissingExtraError(MyGPTError, ImportError):

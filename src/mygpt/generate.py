@@ -15,7 +15,8 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from .errors import ConfigError
+from .errors import require
+from .model import check_ids
 
 
 class Step(NamedTuple):
@@ -31,47 +32,28 @@ class Step(NamedTuple):
     logits: torch.Tensor
 
 
-def _check(ok: bool, describe: Callable[[Callable[[str], str]], str]) -> None:
-    if not ok:
-        raise ConfigError(describe)
-
-
 def check_sampling(temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
                    max_new_tokens: int = 0) -> None:
     """Refuse impossible sampling settings with a ``ValueError`` (``ConfigError``) naming the fix."""
-    _check(isinstance(max_new_tokens, numbers.Integral) and max_new_tokens >= 0,
+    require(isinstance(max_new_tokens, numbers.Integral) and max_new_tokens >= 0,
            lambda n: f"{n('max_new_tokens')} must be a whole number, 0 or more (got {max_new_tokens!r})")
-    _check(isinstance(temperature, numbers.Real) and math.isfinite(temperature) and temperature >= 0,
+    require(isinstance(temperature, numbers.Real) and math.isfinite(temperature) and temperature >= 0,
            lambda n: f"{n('temperature')} must be 0 (greedy: always the most likely token) or a positive "
                      f"number such as 0.8 (got {temperature!r})")
-    _check(top_k is None or (isinstance(top_k, numbers.Integral) and top_k >= 1),
+    require(top_k is None or (isinstance(top_k, numbers.Integral) and top_k >= 1),
            lambda n: f"{n('top_k')} must be at least 1 (got {top_k!r}); "
                      "None (in Python) samples from every token")
-    _check(top_p is None or (isinstance(top_p, numbers.Real) and 0 < top_p <= 1),
+    require(top_p is None or (isinstance(top_p, numbers.Real) and 0 < top_p <= 1),
            lambda n: f"{n('top_p')} must be in (0, 1] (got {top_p!r}), e.g. 0.9 keeps the most likely "
                      "tokens that together hold 90% of the probability; 1 keeps all")
 
 
-def _check_ids(name: str, ids: torch.Tensor, vocab_size: int | None) -> None:
-    if vocab_size is None or ids.numel() == 0:
-        return
-    low, high = int(ids.min()), int(ids.max())
-    _check(0 <= low and high < vocab_size,
-           lambda n: f"{name} holds the id {low if low < 0 else high}, outside the model's vocabulary "
-                     f"0..{vocab_size - 1}; encode text with the tokenizer the model was trained with")
-
-
 def _check_prompt(prompt_ids: torch.Tensor, vocab_size: int | None) -> None:
-    _check(isinstance(prompt_ids, torch.Tensor) and prompt_ids.dim() == 2,
-           lambda n: "prompt_ids must be a 2-D (batch, tokens) tensor of token ids, got "
-                     f"{tuple(prompt_ids.shape) if isinstance(prompt_ids, torch.Tensor) else type(prompt_ids)}; "
-                     "for one prompt use ids.unsqueeze(0)")
-    _check(not prompt_ids.is_floating_point() and not prompt_ids.is_complex() and prompt_ids.dtype != torch.bool,
-           lambda n: f"prompt_ids must hold integer token ids, got {prompt_ids.dtype}; use ids.long()")
-    _check(prompt_ids.shape[0] >= 1 and prompt_ids.shape[1] >= 1,
-           lambda n: f"prompt_ids is empty (shape {tuple(prompt_ids.shape)}); give every row at least one "
-                     "token to continue, e.g. the id of a newline")
-    _check_ids("prompt_ids", prompt_ids, vocab_size)
+    """The model's own check of its ids (``model.check_ids``), and at least one token in every row."""
+    check_ids("prompt_ids", prompt_ids, vocab_size)
+    require(prompt_ids.shape[0] >= 1 and prompt_ids.shape[1] >= 1,
+            f"prompt_ids is empty (shape {tuple(prompt_ids.shape)}); give every row at least one "
+            "token to continue, e.g. the id of a newline")
 
 
 def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
@@ -117,7 +99,7 @@ def stream(model, prompt_ids: torch.Tensor, max_new_tokens: int, temperature: fl
     stops = None
     if stop_ids is not None:
         stops = torch.as_tensor(list(stop_ids), dtype=torch.long, device=prompt_ids.device)
-        _check_ids("stop_ids", stops, vocab_size)
+        check_ids("stop_ids", stops, vocab_size, rows=False)
     return _steps(model, prompt_ids, max_new_tokens, temperature, top_k, top_p, use_cache, stops)
 
 
@@ -173,6 +155,12 @@ def generate(model, prompt_ids: torch.Tensor, max_new_tokens: int, temperature: 
     return torch.cat([prompt_ids, *steps], dim=1)
 
 
+def check_stops(stop: Sequence[str]) -> None:
+    """Stop strings must each be some text: an empty one would end every sample before it began."""
+    require("" not in stop, lambda n: f"{n('stop')} strings must not be empty; give the text that should end "
+                                      "generation, e.g. a blank line")
+
+
 class TextStream:
     """The text of token ids arriving one at a time, released piece by piece and cut at stop strings.
 
@@ -187,8 +175,7 @@ class TextStream:
     _MAX_CHAR_TOKENS = 4  # a UTF-8 character has at most 4 bytes, so at most 4 tokens
 
     def __init__(self, decode: Callable[[list[int]], str], stop: Sequence[str] = ()):
-        if any(s == "" for s in stop):
-            raise ValueError("stop strings must not be empty; give the text that should end generation")
+        check_stops(stop)
         self.decode = decode
         self.stop = list(stop)
         self.stopped = False

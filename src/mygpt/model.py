@@ -8,6 +8,7 @@ from .attention import MultiHeadAttention, _check_length
 from .block import TransformerBlock
 from .config import GPTConfig
 from .embedding import TokenEmbedding
+from .errors import require
 from .kv_cache import KVCache
 from .mlp import MLP
 from .norm import LayerNorm, RMSNorm, _make_norm
@@ -70,14 +71,16 @@ class GPT(nn.Module):
         With a ``cache`` (see ``new_cache``), ``ids`` continue the ``cache.length`` positions already
         processed: only the new positions are computed, attending to the cached keys and values.
         """
-        _check_shape(ids, targets)
+        check_ids("ids", ids)
+        if targets is not None:
+            _check_targets(ids, targets)
         T = ids.shape[1]
         past = 0 if cache is None else cache.length
         _check_length(past + T, self.max_seq_len)
         if not torch.compiler.is_compiling():  # a value check would break the compiled graph
-            _check_range("ids", ids, self.vocab_size)
+            check_ids("ids", ids, self.vocab_size, rows=False)
             if targets is not None:
-                _check_range("targets", targets, self.vocab_size, ignore_index=IGNORE_INDEX)
+                check_ids("targets", targets, self.vocab_size, rows=False, ignore_index=IGNORE_INDEX)
         x = self.token_embedding(ids)
         if self.position_type == "learned":
             x = x + self.position_embedding(torch.arange(past, past + T, device=ids.device))
@@ -116,33 +119,33 @@ class GPT(nn.Module):
 IGNORE_INDEX = -100
 
 
-def _check_shape(ids, targets) -> None:
-    """``forward``'s inputs must be (batch, time) integer tensors, the targets shaped like the ids."""
-    if not isinstance(ids, torch.Tensor) or ids.dim() != 2:
+def check_ids(name: str, ids, vocab_size: int | None = None, *, rows: bool = True,
+              ignore_index: int | None = None) -> None:
+    """Token ids a model reads (``forward``, ``generate``): with ``rows``, a (batch, time) tensor of
+    integers; each a row of an embedding table of ``vocab_size`` (None: not checked) or ``ignore_index``
+    (the loss's ignore value, for targets). Raises ``ConfigError`` (a ``ValueError``) naming ``name``."""
+    if rows:
         got = f"shape {tuple(ids.shape)}" if isinstance(ids, torch.Tensor) else type(ids).__name__
-        raise ValueError(f"ids must be a 2-D tensor of token ids, (batch, time) (got {got}); "
-                         "for one sequence use ids.unsqueeze(0)")
-    if ids.dtype not in (torch.long, torch.int):
-        raise ValueError(f"ids must hold integer token ids (got dtype {ids.dtype}); convert with ids.long()")
-    if targets is None:
-        return
-    if not isinstance(targets, torch.Tensor) or targets.shape != ids.shape:
-        got = f"shape {tuple(targets.shape)}" if isinstance(targets, torch.Tensor) else type(targets).__name__
-        raise ValueError(f"targets must have the shape of ids, {tuple(ids.shape)} (got {got}); "
-                         "targets are the ids shifted by one position")
-    if targets.dtype != torch.long:
-        raise ValueError(f"targets must be int64 token ids (got dtype {targets.dtype}); "
-                         "convert with targets.long()")
-
-
-def _check_range(name: str, ids: torch.Tensor, vocab_size: int, ignore_index: int | None = None) -> None:
-    """Every id must be a row of the embedding table (or the loss's ignore value, for targets)."""
-    if ids.numel() == 0:
+        require(isinstance(ids, torch.Tensor) and ids.dim() == 2,
+                f"{name} must be a 2-D tensor of token ids, (batch, time) (got {got}); "
+                "for one sequence use ids.unsqueeze(0)")
+        require(ids.dtype in (torch.long, torch.int),
+                f"{name} must hold integer token ids (got dtype {ids.dtype}); convert with ids.long()")
+    if vocab_size is None or ids.numel() == 0:
         return
     low, high = (int(v) for v in torch.aminmax(ids))
     if low < 0 and ignore_index is not None:
         low = int(ids[ids != ignore_index].min()) if bool((ids != ignore_index).any()) else 0
-    if low < 0 or high >= vocab_size:
-        raise ValueError(f"{name} must be token ids in [0, {vocab_size}) for this model's vocab_size "
-                         f"{vocab_size} (got values from {low} to {high}); encode text with the tokenizer "
-                         "the model was trained with")
+    require(0 <= low and high < vocab_size,
+            f"{name} must be token ids in [0, {vocab_size}) for this model's vocab_size {vocab_size} (got values "
+            f"from {low} to {high}); encode text with the tokenizer the model was trained with")
+
+
+def _check_targets(ids: torch.Tensor, targets) -> None:
+    """``forward``'s targets are shaped like the ids (the ids shifted by one position), int64."""
+    got = f"shape {tuple(targets.shape)}" if isinstance(targets, torch.Tensor) else type(targets).__name__
+    require(isinstance(targets, torch.Tensor) and targets.shape == ids.shape,
+            f"targets must have the shape of ids, {tuple(ids.shape)} (got {got}); "
+            "targets are the ids shifted by one position")
+    require(targets.dtype == torch.long,
+            f"targets must be int64 token ids (got dtype {targets.dtype}); convert with targets.long()")

@@ -1,18 +1,26 @@
-"""Character tokenizer (Ch.16) and byte-pair-encoding tokenizer (Ch.22-23, Ch.28).
+"""Character tokenizer (Ch.16) and byte-pair-encoding tokenizer (Ch.22-23, Ch.28), and the registry of
+tokenizer kinds.
 
 The BPE algorithms are written from scratch on purpose: they are what the book teaches, and their
 tie-breaking rules (Ch.22-23) decide which merges are learned.
+
+Every tokenizer class declares its kind (``Tokenizer``): its name, how it is trained, how it encodes a
+training corpus, how it is saved to a file and kept in a checkpoint. ``TOKENIZERS`` lists the classes
+by kind, and everything that chooses or restores a tokenizer reads it: ``mygpt prepare`` and ``mygpt
+train`` (``--tokenizer``, its choices and help), checkpoints, ``--init``, prepared folders. A new kind
+is a class in this file, added to ``TOKENIZERS``.
 """
 
 import json
 import re
 from collections import Counter
+from typing import ClassVar
 
 import numpy as np
 import torch
 
 from .bpe import MergeTable, WordStore, apply_merges, learn_merges
-from .errors import MissingExtraError, UnknownSymbolError
+from .errors import MissingExtraError, MyGPTError, UnknownSymbolError, require
 
 # A "word" for the word-level trainer and fast encoder: optional leading whitespace, then
 # non-whitespace; a pure-whitespace match only happens at the end of the text.
@@ -43,8 +51,62 @@ def _unknown(owner: str, symbol: str, known: int) -> UnknownSymbolError:
                                       "symbols; encode only characters that occur in its training text")
 
 
-class CharTokenizer:
+class Tokenizer:
+    """What every tokenizer kind declares, beyond ``encode``/``decode`` and ``vocab_size``.
+
+    ``kind`` names it (``--tokenizer``, checkpoints, prepared folders), ``label`` in progress lines;
+    ``about`` says what it is in the help and ``extra`` which install it needs (``check_available``
+    refuses it where that is missing); ``book`` marks the kinds the book's ``mygpt train --tokenizer``
+    lists. ``learns_merges``:
+    it is trained on a sample of the corpus (``--bpe-train-bytes``) with ``num_merges``; otherwise it
+    learns the alphabet of the whole corpus. ``skips_unknown``: its corpus encoder drops symbols it
+    does not know instead of refusing them. ``chars`` is its alphabet, or None when it encodes any
+    text. Files: ``save``/``load``; checkpoints: ``state``/``from_state``.
+    """
+
+    kind: ClassVar[str]
+    label: ClassVar[str]
+    about: ClassVar[str]
+    extra: ClassVar[str | None] = None
+    book: ClassVar[bool] = False
+    learns_merges: ClassVar[bool] = True
+    skips_unknown: ClassVar[bool] = False
+
+    @classmethod
+    def check_available(cls) -> None:
+        """Raise ``MissingExtraError`` naming the extra to install when this kind cannot run here."""
+
+    @classmethod
+    def learn(cls, text: str, num_merges: int = 1024) -> "Tokenizer":
+        """A new tokenizer of this kind trained on ``text`` (``num_merges`` for kinds that learn merges)."""
+        raise NotImplementedError
+
+    def check_known(self, text: str, what: str, fix: str, error: type[MyGPTError] | None = None) -> None:
+        """Refuse ``text`` (``what`` names it) if it holds characters outside this tokenizer's alphabet,
+        naming them and ``fix``; a tokenizer that encodes any text (``chars`` None) knows them all."""
+        unknown = "" if self.chars is None else "".join(sorted(set(text) - set(self.chars)))
+        require(not unknown, f"{what} contains {len(unknown)} character(s) the checkpoint's tokenizer does not "
+                             f"know: {unknown[:40]!r}; {fix}", error)
+
+    def encode_corpus(self, text: str) -> torch.Tensor:
+        """A training text's ids, by this kind's corpus encoder (``encode`` unless it has a faster one)."""
+        return self.encode(text)
+
+    def state(self) -> dict:
+        """What a checkpoint keeps to rebuild this tokenizer (``tokenizer_state``; the book's keys)."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_state(cls, state: dict) -> "Tokenizer":
+        """The tokenizer ``state()`` described."""
+        raise NotImplementedError
+
+
+class CharTokenizer(Tokenizer):
     """One id per distinct character, in code-point order."""
+
+    kind, label, book, learns_merges = "char", "char", True, False
+    about = "every character of the corpus, Ch.16"
 
     def __init__(self, chars: list[str]):
         self.chars = list(chars)
@@ -76,13 +138,28 @@ class CharTokenizer:
         with open(path) as f:
             return cls(json.load(f)["chars"])
 
+    @classmethod
+    def learn(cls, text: str, num_merges: int = 0) -> "CharTokenizer":
+        return cls.from_text(text)
 
-class BPETokenizer:
+    def state(self) -> dict:
+        return {"chars": self.chars}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "CharTokenizer":
+        return cls(state["chars"])
+
+
+class BPETokenizer(Tokenizer):
     """Byte-pair encoding over characters: an alphabet plus an ordered list of merges.
 
     Id order is the alphabet followed by one new symbol per merge. There are no special tokens
-    and no byte fallback.
+    and no byte fallback. As a kind it trains with the fast word-level trainer (Ch.28) and its corpus
+    encoder skips characters outside the alphabet (``--bpe-train-bytes``).
     """
+
+    kind, label, book, skips_unknown = "bpe", "BPE", True, True
+    about = "Ch.23"
 
     def __init__(self, chars: list[str], merges: list[tuple[str, str]]):
         self.chars = list(chars)
@@ -185,7 +262,17 @@ class BPETokenizer:
     @classmethod
     def load(cls, path: str) -> "BPETokenizer":
         with open(path) as f:
-            state = json.load(f)
+            return cls.from_state(json.load(f))
+
+    @classmethod
+    def learn(cls, text: str, num_merges: int = 1024) -> "BPETokenizer":
+        return cls.from_corpus(text, num_merges)
+
+    def state(self) -> dict:
+        return {"chars": self.chars, "merges": self.merges}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "BPETokenizer":
         return cls(state["chars"], state["merges"])
 
 
@@ -202,7 +289,7 @@ def require_tokenizers():
 END_OF_TEXT = "<|endoftext|>"
 
 
-class ByteBPETokenizer:
+class ByteBPETokenizer(Tokenizer):
     """GPT-2's byte-level BPE, run by the Hugging Face ``tokenizers`` library.
 
     Text is turned into UTF-8 bytes, each byte into one of 256 base symbols, and merges combine them,
@@ -211,8 +298,13 @@ class ByteBPETokenizer:
     ``byte_level`` tells ``mygpt eval`` to count bits per byte rather than per character.
     """
 
+    kind, label, about, extra = "bytebpe", "byte-level BPE", "GPT-2's byte-level BPE", "mygpt[hf]"
     chars = None
     byte_level = True
+
+    @classmethod
+    def check_available(cls) -> None:
+        require_tokenizers()
 
     def __init__(self, tokenizer):
         self.tokenizer = tokenizer
@@ -251,6 +343,12 @@ class ByteBPETokenizer:
     def encode(self, text: str) -> torch.Tensor:
         return torch.tensor(self.tokenizer.encode(text, add_special_tokens=False).ids, dtype=torch.long)
 
+    def encode_corpus(self, text: str) -> torch.Tensor:
+        """A training text's ids: Hugging Face's batch encoder on pieces cut where GPT-2's pre-tokenizer cuts
+        anyway (the ids of the whole text; on one long string it is many times slower)."""
+        encodings = self.tokenizer.encode_batch(_byte_level_pieces(text), add_special_tokens=False)
+        return torch.tensor([i for e in encodings for i in e.ids], dtype=torch.long)
+
     def decode(self, ids) -> str:
         return self.tokenizer.decode(_ids(ids, self.vocab_size, type(self).__name__), skip_special_tokens=False)
 
@@ -266,6 +364,17 @@ class ByteBPETokenizer:
         with open(path, encoding="utf-8") as f:
             return cls.from_json(f.read())
 
+    @classmethod
+    def learn(cls, text: str, num_merges: int = 1024) -> "ByteBPETokenizer":
+        return cls.from_text(text, num_merges)
+
+    def state(self) -> dict:
+        return {"json": self.to_json()}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "ByteBPETokenizer":
+        return cls.from_json(state["json"])
+
 
 def _byte_level(tokenizer) -> None:
     """GPT-2's byte-level pre-tokenizer (its word regex, no prefix space) and decoder."""
@@ -274,26 +383,14 @@ def _byte_level(tokenizer) -> None:
     tokenizer.decoder = tk.decoders.ByteLevel()
 
 
-TOKENIZER_KINDS = ("char", "bpe", "bytebpe")
+# The registry: every tokenizer kind, in the order help texts list them (the default first).
+TOKENIZERS: dict[str, type[Tokenizer]] = {cls.kind: cls for cls in (CharTokenizer, BPETokenizer, ByteBPETokenizer)}
 
 
-def tokenizer_class(kind: str) -> type:
-    """The class of tokenizer ``kind``; an unknown kind raises ValueError naming the known ones."""
-    classes = {"char": CharTokenizer, "bpe": BPETokenizer, "bytebpe": ByteBPETokenizer}
-    if kind not in classes:
-        raise ValueError(f"unknown tokenizer {kind!r}; expected one of {', '.join(classes)}")
-    return classes[kind]
-
-
-def train_tokenizer(kind: str, text: str, num_merges: int = 1024):
-    """A new tokenizer of ``kind`` for ``text``: char (Ch.16), word-level BPE (Ch.28) or byte-level BPE."""
-    if kind == "char":
-        return CharTokenizer.from_text(text)
-    if kind == "bpe":
-        return BPETokenizer.from_corpus(text, num_merges)
-    if kind == "bytebpe":
-        return ByteBPETokenizer.from_text(text, num_merges)
-    raise ValueError(f"unknown tokenizer kind {kind!r} (expected one of {', '.join(TOKENIZER_KINDS)})")
+def tokenizer_for(kind: str) -> type[Tokenizer]:
+    """The class of tokenizer ``kind``; an unknown kind raises ``ConfigError`` naming the known ones."""
+    require(kind in TOKENIZERS, lambda n: f"unknown {n('tokenizer')} {kind!r}; expected one of {', '.join(TOKENIZERS)}")
+    return TOKENIZERS[kind]
 
 
 # Where whitespace follows non-whitespace, GPT-2's pre-tokenizer always starts a new piece: none of its
@@ -309,15 +406,3 @@ def _byte_level_pieces(text: str, size: int = 4096) -> list[str]:
         pieces.append(text[start:cut.end()])
         start = cut.end()
     return [*pieces, text[start:]] if start < len(text) else pieces
-
-
-def encode_corpus(tokenizer, text: str) -> torch.Tensor:
-    """A training text's ids, with each tokenizer's corpus encoder: the fast word-level one for BPE; for
-    byte-level BPE, Hugging Face's batch encoder on pieces (on one long string it is many times slower),
-    which gives the ids of the whole text."""
-    if isinstance(tokenizer, BPETokenizer):
-        return tokenizer.encode_corpus(text)
-    if isinstance(tokenizer, ByteBPETokenizer):
-        encodings = tokenizer.tokenizer.encode_batch(_byte_level_pieces(text), add_special_tokens=False)
-        return torch.tensor([i for e in encodings for i in e.ids], dtype=torch.long)
-    return tokenizer.encode(text)

@@ -1,13 +1,27 @@
-"""Small shared helpers: the running-example vocabulary, seeding, devices, batching, LR schedule."""
+"""Small shared helpers: the running-example vocabulary, seeding, devices and precision, batching, the LR
+schedule, evaluation mode."""
 
+import contextlib
 import math
 import numbers
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
+
+from .errors import require
+
+# Where a long library job tells of its progress (a tokenizer learning merges, a benchmark's stages): a
+# function given each line, which the CLI prints and a library caller may leave silent.
+Log = Callable[[str], None]
+
+
+def silent(line: str) -> None:
+    """The default ``log``: a library caller is not told of the progress."""
+
 
 VOCAB = ("I", "love", "AI", "!")
 
@@ -20,6 +34,16 @@ def to_ids(tokens: list[str]) -> torch.Tensor:
 MAX_SEED = 2**64 - 1  # torch's generators take 64-bit seeds; negative ones would alias positive ones
 
 
+def check_seed(seed: int, *, uses: int = 1, offset: int = 0) -> None:
+    """``seed`` must be a whole number such that every seed derived from it, ``seed + offset`` up to
+    ``seed + offset + uses - 1``, is within 0..MAX_SEED (see ``set_seed``); raises ``ConfigError``."""
+    top = MAX_SEED - offset - (uses - 1)
+    bound = f"2**64 - 1 = {MAX_SEED}" if top == MAX_SEED else f"{top}"
+    why = "" if top == MAX_SEED else f", as the command also seeds with seed + {offset + uses - 1}"
+    require(isinstance(seed, numbers.Integral) and 0 <= seed <= top,
+            lambda n: f"{n('seed')} must be a whole number from 0 to {bound} (got {seed!r}){why}")
+
+
 def set_seed(seed: int = 0) -> None:
     """Seed the global generator of every available device (Ch.4); ``seed`` from 0 to ``MAX_SEED``.
 
@@ -29,8 +53,7 @@ def set_seed(seed: int = 0) -> None:
     ``init_by_array``, through NumPy), so every accepted seed has a stream of its own.
     ``torch.initial_seed()`` returns ``seed`` either way.
     """
-    if not isinstance(seed, numbers.Integral) or not 0 <= seed <= MAX_SEED:
-        raise ValueError(f"seed must be a whole number from 0 to 2**64 - 1 = {MAX_SEED} (got {seed!r})")
+    check_seed(seed)
     seed = int(seed)
     torch.manual_seed(seed)
     if seed >> 32:
@@ -66,6 +89,26 @@ def pick_device(arg: str = "auto") -> torch.device:
     return torch.device("cpu")
 
 
+def forward_precision(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
+    """The context forward passes run in for ``precision`` on ``device``: bf16 autocast for "bf16" (Ch.20),
+    nothing at all for "fp32" (so fp32 runs stay bit for bit the book's)."""
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def evaluating(model: nn.Module):
+    """Run the block in eval mode (no dropout, Ch.7) without autograd; the model's mode is restored after."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield model
+    finally:
+        model.train(was_training)
+
+
 def get_batch(data: torch.Tensor, batch_size: int, seq_len: int,
               generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Draw ``batch_size`` random windows of ``seq_len`` tokens and their next-token targets.
@@ -98,7 +141,6 @@ def count_params(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
 
 
-@torch.no_grad()
 def estimate_val_loss(model, val_data: torch.Tensor, batch_size: int, seq_len: int,
                       n_eval_batches: int = 10) -> float:
     """Mean loss over ``n_eval_batches`` random validation batches, in eval mode (Ch.21).
@@ -106,15 +148,12 @@ def estimate_val_loss(model, val_data: torch.Tensor, batch_size: int, seq_len: i
     Draws from the global generator (one ``randint`` per batch), so it shifts later training batches.
     Builds no autograd graph; the losses are the same as with gradients tracked.
     """
-    was_training = model.training
-    model.eval()
     losses = []
-    for _ in range(n_eval_batches):
-        x, y = get_batch(val_data, batch_size, seq_len)
-        _, loss = model(x, y)
-        losses.append(loss.item())
-    if was_training:
-        model.train()
+    with evaluating(model):
+        for _ in range(n_eval_batches):
+            x, y = get_batch(val_data, batch_size, seq_len)
+            _, loss = model(x, y)
+            losses.append(loss.item())
     return sum(losses) / len(losses)
 
 

@@ -48,11 +48,20 @@ def test_init_refuses_a_different_architecture_or_alphabet(trained, capsys):
             "--output", str(trained / "x.ckpt")]
     fails_cleanly([*base, "--embed-dim", "32"], capsys, "--embed-dim 32 conflicts with --init")
     fails_cleanly([*base, "--tokenizer", "bpe"], capsys, "--tokenizer bpe conflicts")
+    # A flag given at its default is still given: the checkpoint's RMSNorm is not silently kept.
+    fails_cleanly([*base, "--norm", "layer"], capsys, "--norm layer conflicts with --init", "(--norm rms)")
+    fails_cleanly([*base, "--embed-dim", "64"], capsys, "--embed-dim 64 conflicts with --init")
     (trained / "other.txt").write_text(TEXT + "xyz")
     fails_cleanly(["train", str(trained / "other.txt"), "--init", str(trained / "base.ckpt"), *FINETUNE],
                   capsys, "does not know")
     fails_cleanly([*base[:3], str(trained / "nope.ckpt"), *FINETUNE], capsys, "checkpoint not found")
     assert not (trained / "x.ckpt").exists()
+
+
+def test_init_accepts_flags_that_agree_with_the_checkpoint(trained, capsys):
+    main(["train", str(trained / "t.txt"), "--init", str(trained / "base.ckpt"), *FINETUNE, "--norm", "rms",
+          "--embed-dim", "8", "--tokenizer", "char", "--output", str(trained / "tuned.ckpt")])
+    assert "norm:         rms" in capsys.readouterr().out
 
 
 def test_gpt2_options_are_opt_in():

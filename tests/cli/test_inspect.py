@@ -65,7 +65,7 @@ def test_plot_draws_one_or_several_runs(run, capsys):
     (["attention", "--checkpoint", "tiny.ckpt", "--prompt", "To be, or"], ["9 tokens", "context window is 8"]),
     (["attention", "--checkpoint", "text.txt", "--prompt", "To"], ["cannot read checkpoint text.txt"]),
     (["eval", "--checkpoint", "tiny.ckpt", "zebra.txt"], ["zebra.txt", "2 character(s) the checkpoint's tokenizer does not know: 'Zp'"]),
-    (["eval", "--checkpoint", "tiny.ckpt", "text.txt", "--seq-len", "9"], ["--seq-len must be between 1 and"]),
+    (["eval", "--checkpoint", "tiny.ckpt", "text.txt", "--seq-len", "9"], ["--seq-len must be in 1..8"]),
     (["eval", "--checkpoint", "tiny.ckpt", "missing.txt"], ["not found: missing.txt"]),
     (["info", "missing.ckpt"], ["checkpoint not found: missing.ckpt"]),
 ])

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from mygpt.cli import BUILTIN_STEPS, _build_parser, _fill_step_defaults, main
+from mygpt.cli import _build_parser, main
+from mygpt.cli.train import BUILTIN_STEPS, train_config
 from mygpt.data import corpus
 from mygpt.data.corpus import NamedCorpus, builtin_text, fetch_named, load_corpus
 from mygpt.errors import CorpusError
@@ -164,6 +165,5 @@ def test_default_job_without_a_text_file(tmp_path, monkeypatch, capsys):
     (["train", "--steps", "7", "--print-every", "3"], 7, 3),
 ])
 def test_shorter_defaults_only_for_the_builtin_job(argv, steps, print_every):
-    args = _build_parser().parse_args(argv)
-    _fill_step_defaults(args)
-    assert (args.steps, args.print_every) == (steps, print_every)
+    config = train_config(_build_parser().parse_args(argv))
+    assert (config.steps, config.print_every) == (steps, print_every)

@@ -8,6 +8,7 @@ import torch
 from mygpt import GPT, get_batch, set_seed
 from mygpt.cli import main
 from mygpt.config import TrainConfig
+from mygpt.errors import MyGPTNotice
 from mygpt.fast import (
     bf16_is_native,
     compile_blocks,
@@ -83,13 +84,19 @@ def test_prepare_fast_stays_eager_unless_asked():
     assert model.blocks[0]._compiled_call_impl is None
 
 
-def test_compile_falls_back_with_one_line_notice(monkeypatch, capsys):
+def _notices(call) -> tuple[object, list[str]]:
+    """``call()``'s result and what it said through the library's notices (the CLI shows each as one line)."""
+    with pytest.warns() as said:
+        result = call()
+    return result, [str(w.message) for w in said if issubclass(w.category, MyGPTNotice)]
+
+
+def test_compile_falls_back_with_one_notice(monkeypatch):
     monkeypatch.setattr(compile_module.shutil, "which", lambda name: None)
     model = _model()
-    assert prepare_fast(model, compile_model=True) is model
-    assert model.blocks[0]._compiled_call_impl is None
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "no C++ compiler" in err
+    result, notices = _notices(lambda: prepare_fast(model, compile_model=True))
+    assert result is model and model.blocks[0]._compiled_call_impl is None
+    assert len(notices) == 1 and "no C++ compiler" in notices[0]
 
 
 AVX2_ONLY = frozenset({"avx2", "fma", "avx512f"})
@@ -103,34 +110,32 @@ def test_bf16_is_native_only_with_avx512_bf16_or_amx():
     assert not bf16_is_native(torch.device("meta"), AVX512_BF16)
 
 
-def test_fast_precision_falls_back_to_fp32_with_one_line_notice(capsys):
+def test_fast_precision_falls_back_to_fp32_with_one_notice(recwarn):
     cpu = torch.device("cpu")
     assert fast_precision("bf16", cpu, AVX512_BF16) == "bf16"
     assert fast_precision("fp32", cpu, AVX2_ONLY) == "fp32"
-    assert capsys.readouterr().err == ""
-    assert fast_precision("bf16", cpu, AVX2_ONLY) == "fp32"
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "bf16" in err and "fp32" in err
+    assert not recwarn.list
+    result, notices = _notices(lambda: fast_precision("bf16", cpu, AVX2_ONLY))
+    assert result == "fp32" and len(notices) == 1 and "bf16" in notices[0] and "fast trains in fp32" in notices[0]
 
 
-def test_fast_precision_keeps_bf16_only_where_it_is_faster(monkeypatch, capsys):
+def test_fast_precision_keeps_bf16_only_where_it_is_faster(monkeypatch, recwarn):
     cpu, model = torch.device("cpu"), _model()
     monkeypatch.setattr(precision, "probe_step_s", lambda m, shape, precision: 1.0 if precision == "bf16" else 2.0)
     assert fast_precision("bf16", cpu, AVX512_BF16, model=model) == "bf16"
-    assert capsys.readouterr().err == ""
+    assert not recwarn.list
     monkeypatch.setattr(precision, "probe_step_s", lambda m, shape, precision: 3.0 if precision == "bf16" else 2.0)
-    assert fast_precision("bf16", cpu, AVX512_BF16, model=model) == "fp32"
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "no faster than fp32" in err
+    result, notices = _notices(lambda: fast_precision("bf16", cpu, AVX512_BF16, model=model))
+    assert result == "fp32" and len(notices) == 1 and "no faster than fp32" in notices[0]
 
 
-def test_fast_bf16_training_falls_back_where_bf16_is_not_native(monkeypatch, capsys):
+def test_fast_bf16_training_falls_back_where_bf16_is_not_native(monkeypatch):
     monkeypatch.setattr(hardware, "cpu_flags", lambda: AVX2_ONLY)
     model = _model()
-    setup = setup_training(model, TrainConfig(steps=2, batch_size=2, seq_len=8, precision="bf16", fast=True,
-                                              compile=False))
+    setup, notices = _notices(lambda: setup_training(model, TrainConfig(
+        steps=2, batch_size=2, seq_len=8, precision="bf16", fast=True, compile=False)))
     loss = setup.step(*get_batch(torch.randint(0, 65, (100,)), 2, 8))
-    assert loss.dtype == torch.float32 and "trains in fp32" in capsys.readouterr().err
+    assert loss.dtype == torch.float32 and "trains in fp32" in notices[0]
 
 
 def test_should_compile_weighs_steps_times_saving_against_compile_time():
@@ -142,7 +147,7 @@ def test_should_compile_weighs_steps_times_saving_against_compile_time():
     assert "2000 steps" in should_compile(2_000, 0.05, costs)[1]
 
 
-def test_plan_compile_reads_measured_costs_and_obeys_the_override(monkeypatch, tmp_path, capsys):
+def test_plan_compile_reads_measured_costs_and_obeys_the_override(monkeypatch, tmp_path):
     monkeypatch.setenv("MYGPT_CACHE", str(tmp_path))
     model = _model().set_fast(True)
     assert not plan_compile(model, 100, (2, 8), "fp32").compile  # the CPU prior never pays in 100 steps
@@ -151,8 +156,8 @@ def test_plan_compile_reads_measured_costs_and_obeys_the_override(monkeypatch, t
     assert load_costs(plan.key, torch.device("cpu")).saving == 0.5
     assert plan_compile(model, 100, (2, 8), "fp32").compile
     monkeypatch.setenv("MYGPT_COMPILE", "0")
-    assert not plan_compile(model, 100, (2, 8), "fp32").compile
-    assert "MYGPT_COMPILE=0" in capsys.readouterr().err.splitlines()[-1]
+    plan, notices = _notices(lambda: plan_compile(model, 100, (2, 8), "fp32"))
+    assert not plan.compile and "MYGPT_COMPILE=0" in notices[-1]
     assert all(p.grad is None for p in model.parameters())  # the probe leaves no gradients behind
 
 

@@ -56,7 +56,7 @@ def test_training_windows_must_fit_the_model_and_the_data():
     with pytest.raises(ConfigError, match="validation data has 3 tokens") as info:
         config.check_data(100, 3)
     assert "raise --val-split" in info.value.worded(flag)
-    with pytest.raises(ConfigError, match="val_every 5 needs validation data"):
+    with pytest.raises(ConfigError, match="val_every 5 needs a validation split"):
         config.check_data(100, None)
 
 

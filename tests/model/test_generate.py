@@ -177,9 +177,9 @@ def test_greedy_and_top_p_give_the_same_tokens_with_and_without_the_cache(fast):
     ({"prompt_ids": torch.zeros(1, 0, dtype=torch.long)}, "prompt_ids is empty"),
     ({"prompt_ids": torch.tensor([1, 2])}, "ids.unsqueeze(0)"),
     ({"prompt_ids": torch.tensor([[1.0, 2.0]])}, "ids.long()"),
-    ({"prompt_ids": torch.tensor([[1, 11]])}, "id 11, outside the model's vocabulary 0..10"),
-    ({"prompt_ids": torch.tensor([[-1, 2]])}, "id -1"),
-    ({"stop_ids": [3, 99]}, "stop_ids holds the id 99"),
+    ({"prompt_ids": torch.tensor([[1, 11]])}, "prompt_ids must be token ids in [0, 11)"),
+    ({"prompt_ids": torch.tensor([[-1, 2]])}, "(got values from -1 to 2)"),
+    ({"stop_ids": [3, 99]}, "stop_ids must be token ids in [0, 11)"),
 ])
 def test_misuse_is_a_value_error_naming_the_argument(kwargs, fragment):
     arguments = {"model": _model(), "prompt_ids": torch.tensor([[1, 2]]), "max_new_tokens": 3, **kwargs}

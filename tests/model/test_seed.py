@@ -58,7 +58,7 @@ def textfile(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("argv, fragments", [
     (["generate", "--checkpoint", "none.ckpt", "--prompt", "To", "--seed", "99999999999999999999999"],
-     ["--seed must be a whole number from 0 to 18446744073709551615", "99999999999999999999999"]),
+     ["--seed must be a whole number from 0 to 2**64 - 1 = 18446744073709551615", "99999999999999999999999"]),
     (["generate", "--checkpoint", "none.ckpt", "--prompt", "To", "--seed", "-1"], ["--seed", "(got -1)"]),
     (["generate", "--checkpoint", "none.ckpt", "--prompt", "To", "--seed", str(MAX_SEED), "--num-samples", "3"],
      ["from 0 to 18446744073709551613", "also seeds with seed + 2"]),

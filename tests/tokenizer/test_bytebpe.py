@@ -11,7 +11,7 @@ from support.cli import TEXT, TINY, fails_cleanly
 from mygpt import tokenizer as tokenizer_module
 from mygpt.checkpoint import load_checkpoint
 from mygpt.cli import main
-from mygpt.tokenizer import ByteBPETokenizer, train_tokenizer
+from mygpt.tokenizer import ByteBPETokenizer, tokenizer_for
 
 pytest.importorskip("tokenizers")
 hypothesis = pytest.importorskip("hypothesis")
@@ -39,17 +39,17 @@ def test_corpus_encoding_in_pieces_gives_the_whole_texts_ids(text, size):
     assert "".join(pieces) == text
     ids = [i for e in TRAINED.tokenizer.encode_batch(pieces, add_special_tokens=False) for i in e.ids]
     assert ids == TRAINED.encode(text).tolist()
-    assert tokenizer_module.encode_corpus(TRAINED, text).tolist() == TRAINED.encode(text).tolist()
+    assert TRAINED.encode_corpus(text).tolist() == TRAINED.encode(text).tolist()
 
 
 def test_training_learns_merges_and_end_of_text():
     assert TRAINED.vocab_size == 257 + 40  # 256 byte symbols, <|endoftext|>, 40 merges
     assert len(TRAINED.encode(TEXT)) < len(TEXT.encode()) / 2
     assert TRAINED.tokenizer.token_to_id("<|endoftext|>") is not None
-    assert train_tokenizer("bytebpe", CORPUS, 40).encode(TEXT).tolist() == TRAINED.encode(TEXT).tolist()
+    assert tokenizer_for("bytebpe").learn(CORPUS, 40).encode(TEXT).tolist() == TRAINED.encode(TEXT).tolist()
     assert ByteBPETokenizer.from_text(TEXT, 100).vocab_size < 257 + 100  # the text ran out of pairs
-    with pytest.raises(ValueError, match="unknown tokenizer kind"):
-        train_tokenizer("words", TEXT)
+    with pytest.raises(ValueError, match="unknown tokenizer 'words'"):
+        tokenizer_for("words")
 
 
 def test_vocab_merges_files_and_tokenizer_json_agree(tmp_path):

@@ -14,7 +14,7 @@ from support.cli import TEXT, TINY, fails_cleanly
 
 from mygpt import GPT, CharTokenizer, save_checkpoint, set_seed
 from mygpt.checkpoint import read_checkpoint
-from mygpt.cli.train import resume_command
+from mygpt.cli import resume_command
 from mygpt.config import TrainConfig
 from mygpt.errors import CheckpointError, ConfigError, TrainingStopped
 from mygpt.train import train
@@ -177,7 +177,7 @@ def test_library_resume_is_exact(tmp_path, capsys):
 
 def _stop_after(step: int, run) -> None:
     """Run ``run()``, sending ourselves SIGINT while step ``step`` is being trained."""
-    import mygpt.train.loop as loop
+    from mygpt.train import loop
 
     original, calls = loop.get_batch, []
 

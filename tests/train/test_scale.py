@@ -21,7 +21,7 @@ from mygpt.cli import main
 from mygpt.config import GPTConfig, TrainConfig
 from mygpt.data.prepare import prepare, read_chunks
 from mygpt.data.shards import load_prepared
-from mygpt.tokenizer import BPETokenizer, encode_corpus, train_tokenizer
+from mygpt.tokenizer import BPETokenizer, tokenizer_for
 from mygpt.train import make_train_step, train
 from mygpt.utils import set_seed
 
@@ -68,7 +68,7 @@ def test_prepare_writes_the_tokens_and_split_of_the_in_memory_path(tmp_path, kin
     tokenizer, _, train_part, val_part = load_prepared(tmp_path / "out")
     if kind == "bytebpe":
         pytest.importorskip("tokenizers")
-    expected = encode_corpus(train_tokenizer(kind, text if kind == "char" else text[:3000], 40), text)
+    expected = tokenizer_for(kind).learn(text if kind == "char" else text[:3000], 40).encode_corpus(text)
     n_train = int(0.75 * len(expected))
     assert meta["tokens"] == len(expected) and meta["chars"] == len(text) and meta["dtype"] == "uint16"
     assert len(meta["train"]) > 1 and len(meta["val"]) > 1  # several shards, one split across files
@@ -238,3 +238,13 @@ def test_two_processes_resume_where_they_stopped(tmp_path):
     assert losses(rest.stdout) == losses(straight.stdout)[3:]
     a, b = (torch.load(tmp_path / f"{n}.ckpt", weights_only=True)["model_state_dict"] for n in ("straight", "part"))
     assert all(torch.allclose(a[k], b[k], atol=1e-6, rtol=0) for k in a)
+
+
+def test_workers_forget_what_a_one_process_prepare_left_behind(tmp_path):
+    """A one-worker prepare encodes in this process; workers forked afterwards must not keep its tokenizer."""
+    corpus(tmp_path / "a.txt", 3000, seed=1)
+    prepare([str(tmp_path / "a.txt")], str(tmp_path / "char"), "char", workers=1)
+    meta = prepare([str(tmp_path / "a.txt")], str(tmp_path / "bpe"), "bpe", workers=2, num_merges=40,
+                   bpe_train_bytes=3000)
+    text = (tmp_path / "a.txt").read_text()
+    assert meta["tokens"] == len(BPETokenizer.from_corpus(text[:3000], 40).encode_corpus(text))

@@ -7,8 +7,10 @@ ordinary forward: nothing is recomputed, and whatever the exact path computes is
 
 import torch
 
+from ..errors import require
+from ..utils import evaluating
 
-@torch.no_grad()
+
 def attention_weights(model, ids: torch.Tensor) -> list[torch.Tensor]:
     """One ``(num_heads, T, T)`` tensor per layer for the 1-D token ids ``ids``, on the CPU.
 
@@ -16,20 +18,17 @@ def attention_weights(model, ids: torch.Tensor) -> list[torch.Tensor]:
     to 1 over positions ``0..i`` and is 0 above the diagonal (causal mask). Grouped-query models give
     one matrix per query head. Runs in eval mode (no dropout) on the exact path.
     """
-    if ids.dim() != 1 or len(ids) == 0:
-        raise ValueError(f"ids must be a non-empty 1-D tensor of token ids (got shape {tuple(ids.shape)})")
+    require(ids.dim() == 1 and len(ids) > 0,
+            f"ids must be a non-empty 1-D tensor of token ids (got shape {tuple(ids.shape)})")
     captured: list[torch.Tensor] = []
     hooks = [block.mha.attn_drop.register_forward_hook(lambda _m, inputs, _out: captured.append(inputs[0][0]))
              for block in model.blocks]
-    was_training = model.training
-    model.eval()
     try:
-        model(ids.unsqueeze(0).to(model.token_embedding.embedding.weight.device))
+        with evaluating(model):
+            model(ids.unsqueeze(0).to(model.token_embedding.embedding.weight.device))
     finally:
         for hook in hooks:
             hook.remove()
-        model.train(was_training)
-    if len(captured) != len(model.blocks):
-        raise ValueError("the model is on the fast path, whose fused kernel never forms the attention "
-                         "matrix; call model.set_fast(False) first")
+    require(len(captured) == len(model.blocks), "the model is on the fast path, whose fused kernel never forms "
+                                                 "the attention matrix; call model.set_fast(False) first")
     return [weights.float().cpu() for weights in captured]

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 
 import torch
 
+from ..errors import require
+from ..utils import evaluating
+
 
 def text_unit(tokenizer) -> str:
     """``"byte"`` for a byte-level tokenizer (``tokenizer.byte_level`` is true), else ``"char"``."""
@@ -46,7 +49,6 @@ def windows(ids: torch.Tensor, seq_len: int) -> list[tuple[int, int]]:
     return [(start, min(seq_len, n - start)) for start in range(0, n, seq_len)]
 
 
-@torch.no_grad()
 def evaluate(model, ids: torch.Tensor, seq_len: int, batch_size: int = 32, progress: bool = False
              ) -> Evaluation:
     """Mean next-token loss of ``model`` over all of ``ids`` (1-D), in eval mode.
@@ -56,27 +58,24 @@ def evaluate(model, ids: torch.Tensor, seq_len: int, batch_size: int = 32, progr
     """
     from tqdm import tqdm  # the bar is the only user; the library imports without tqdm
 
-    if seq_len < 1 or seq_len > model.max_seq_len:
-        raise ValueError(f"seq_len must be in 1..{model.max_seq_len}, the model's context window (got {seq_len})")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1 (got {batch_size})")
-    if ids.dim() != 1 or len(ids) < 2:
-        raise ValueError("ids must be a 1-D tensor of at least 2 token ids (one to read, one to predict)")
+    window = model.max_seq_len
+    require(1 <= seq_len <= window,
+            lambda n: f"{n('seq_len')} must be in 1..{window}, the model's context window (got {seq_len})")
+    require(batch_size >= 1, lambda n: f"{n('batch_size')} must be at least 1 (got {batch_size})")
+    require(ids.dim() == 1, f"ids must be a 1-D tensor of token ids (got shape {tuple(ids.shape)})")
+    require(len(ids) >= 2, f"the text has {len(ids)} token(s); evaluation needs at least 2 (one to read, one "
+                           "to predict)")
     spans = windows(ids, seq_len)
     batches = [spans[i:i + batch_size] for i in range(0, len(spans), batch_size)]
     batches = [[s for s in batch if s[1] == length] for batch in batches
                for length in dict.fromkeys(s[1] for s in batch)]  # a short last window goes alone
     device = model.token_embedding.embedding.weight.device
-    was_training = model.training
-    model.eval()
     total, tokens = 0.0, 0
-    try:
+    with evaluating(model):
         for batch in tqdm(batches, desc="eval", unit="batch", disable=not progress, leave=False):
             x = torch.stack([ids[s:s + n] for s, n in batch]).to(device)
             y = torch.stack([ids[s + 1:s + 1 + n] for s, n in batch]).to(device)
             _, loss = model(x, y)
             total += loss.double().item() * y.numel()
             tokens += y.numel()
-    finally:
-        model.train(was_training)
     return Evaluation(total / tokens, tokens, len(spans), seq_len)

@@ -33,7 +33,7 @@ from ..fast.hardware import bf16_is_native, cpu_name
 from ..generate import generate
 from ..model import GPT
 from ..train.loop import setup_training
-from ..utils import get_batch, pick_device, set_seed
+from ..utils import Log, get_batch, pick_device, set_seed, silent
 from .hf_sampling import format_rows, hf_sampling_rows
 
 VOCAB_SIZE = 65
@@ -119,13 +119,13 @@ def _timer(step, case: Case, data: torch.Tensor):
 
 
 def train_throughputs(paths: tuple[str, ...], case: Case, data: torch.Tensor, warmup: int = 2,
-                      repeat_s: float = REPEAT_TARGET_S, rounds: int = 3) -> dict[str, dict]:
+                      repeat_s: float = REPEAT_TARGET_S, rounds: int = 3, log: Log = silent) -> dict[str, dict]:
     """Tokens/s of each path, measured in alternating rounds so that a busy machine slows all alike.
 
     Per path: ``median`` and ``spread`` (half-range) of tokens/s over the rounds, ``ratios`` (this
     path's speed over each other path's in the same round) and the ``model``. Warm-up steps (at least
     one) also size each path's repeat to about ``repeat_s``; a step slower than ``SLOW_STEP_S`` cuts the
-    rounds to 2. ``data`` lives on the device to measure.
+    rounds to 2. ``data`` lives on the device to measure. ``log`` is told of each timed stretch.
     """
     timers, models, steps, precisions = {}, {}, {}, {}
     for path in paths:
@@ -139,7 +139,7 @@ def train_throughputs(paths: tuple[str, ...], case: Case, data: torch.Tensor, wa
     rates = {path: [] for path in paths}
     for _ in range(rounds):
         for path in paths:
-            print(f"mygpt bench: training {path}", file=sys.stderr, flush=True)
+            log(f"training {path}")
             rates[path].append(tokens * steps[path] / timers[path](steps[path]))
     return {path: {"median": statistics.median(r), "spread": (max(r) - min(r)) / 2, "model": models[path],
                    "precision": precisions[path],
@@ -161,7 +161,7 @@ def first_compiled_step_s(case_name: str) -> float:
     return time.perf_counter() - start
 
 
-def compile_costs(case_name: str, data: torch.Tensor, timed_steps: int = 20) -> dict:
+def compile_costs(case_name: str, data: torch.Tensor, timed_steps: int = 20, log: Log = silent) -> dict:
     """Cold and warm compile time of the fast path's transformer block at a case, and its saving.
 
     Cold: a fresh process with an empty inductor cache (a temporary folder); warm: another fresh
@@ -178,7 +178,7 @@ def compile_costs(case_name: str, data: torch.Tensor, timed_steps: int = 20) -> 
     times = {}
     with tempfile.TemporaryDirectory() as cold_dir:
         for cache in ("cold", "warm"):
-            print(f"mygpt bench: compiling ({cache} cache, fresh process)", file=sys.stderr, flush=True)
+            log(f"compiling ({cache} cache, fresh process)")
             code = f"from mygpt.bench.throughput import first_compiled_step_s; print(first_compiled_step_s({case_name!r}))"
             done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                                   env={**os.environ, "TORCHINDUCTOR_CACHE_DIR": cold_dir})
@@ -225,11 +225,13 @@ def _sampling_cases(quick: bool, device: torch.device) -> list[tuple[str, GPT, t
     return cases
 
 
-def run(quick: bool = False, device: str = "auto", hf_only: bool = False, compile_default: bool = False) -> dict:
+def run(quick: bool = False, device: str = "auto", hf_only: bool = False, compile_default: bool = False,
+        log: Log = silent) -> dict:
     """Run every measurement; returns ``{"train": [...], "generate": [...], "hf_generate": [...],
     "machine": {...}}`` (``hf_only``: only ``hf_generate`` and ``machine``).
 
     ``compile_default`` adds ``"compile"``: cold/warm compile seconds and saving at the default model.
+    ``log`` is told of each stage as it starts (a full run takes minutes).
     """
     device = pick_device(device)
     n = 128 if quick else 1024
@@ -242,16 +244,16 @@ def run(quick: bool = False, device: str = "auto", hf_only: bool = False, compil
         "fp32_matmul_flops": peaks["fp32"], "bf16_matmul_flops": peaks["bf16"],
         "native_bf16": bf16_is_native(device), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
     }
-    print("mygpt bench: sampling, mygpt --fast vs Hugging Face", file=sys.stderr, flush=True)
+    log("sampling, mygpt --fast vs Hugging Face")
     hf_rows = hf_sampling_rows(quick, device, lambda: _sync(device))
     if hf_only:
         return {"hf_generate": hf_rows, "machine": machine}
     data = torch.randint(0, VOCAB_SIZE, (100_000,), generator=torch.Generator().manual_seed(0)).to(device)
     train_rows = []
     for config, case in (QUICK_TRAIN_CASES if quick else TRAIN_CASES).items():
-        print(f"mygpt bench: training {config}", file=sys.stderr, flush=True)
+        log(f"training {config}")
         results = train_throughputs(TRAIN_PATHS, case, data, warmup=1 if quick else 2,
-                                    repeat_s=0.05 if quick else REPEAT_TARGET_S)
+                                    repeat_s=0.05 if quick else REPEAT_TARGET_S, log=log)
         for path, r in results.items():
             bf16 = r["precision"] == "bf16"
             train_rows.append({
@@ -265,12 +267,12 @@ def run(quick: bool = False, device: str = "auto", hf_only: bool = False, compil
     generate_rows = []
     for config, model, prompt, new_tokens in _sampling_cases(quick, device):
         for path in ("exact", "fast"):
-            print(f"mygpt bench: sampling {config} {path}", file=sys.stderr, flush=True)
+            log(f"sampling {config} {path}")
             rate = sampling_throughput(model, path == "fast", prompt, new_tokens)
             generate_rows.append({"config": config, "path": path, "tokens_per_s": rate})
     result = {"train": train_rows, "generate": generate_rows, "hf_generate": hf_rows, "machine": machine}
     if compile_default:
-        result["compile"] = {"config": "default", **compile_costs("default", data)}
+        result["compile"] = {"config": "default", **compile_costs("default", data, log=log)}
     return result
 
 

@@ -1,32 +1,25 @@
 """The ``mygpt`` command line: the book's ``train`` and ``generate`` (Ch.18), and mygpt's own commands.
 
 The application side of mygpt: argument parsing and printing for people live here, and the library
-never imports this package. ``COMMANDS`` maps each verb to the module that registers it; ``main``
-runs the chosen one and turns the problems a user can fix into one line on stderr and exit status 2.
+never imports this package. ``COMMANDS`` maps each verb to the module that registers it (its
+``add_parser(sub)`` sets the function that runs it); ``main`` runs the chosen one and turns how it
+ended into what a shell expects: the problems a user can fix as one line on stderr and exit status 2,
+a stopped training run as the command that resumes it.
 """
 
 import argparse
 import importlib
 import os
+import shlex
 import sys
 import warnings
 
 from .. import __version__
-from ..errors import ConfigError, MyGPTError, MyGPTWarning
+from ..errors import MyGPTError, MyGPTNotice, MyGPTWarning, TrainingStopped
 from ..train.memory import is_out_of_memory
 from .common import flag
-from .generate import _generate_command
-from .train import BUILTIN_STEPS, _fill_step_defaults, _train_command
 
-__all__ = [
-    "BUILTIN_STEPS",
-    "COMMANDS",
-    "_build_parser",
-    "_fill_step_defaults",
-    "_generate_command",
-    "_train_command",
-    "main",
-]
+__all__ = ["COMMANDS", "main", "resume_command"]
 
 # Every verb of the command line and the module of ``mygpt.cli`` that registers it with its
 # ``add_parser(sub)``, in the order ``mygpt --help`` lists them (the book's two first).
@@ -55,9 +48,12 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """mygpt's own warnings as one line on stderr, worded with flags; others as Python shows them."""
-    if isinstance(message, MyGPTWarning):
-        print(f"mygpt: warning: {message.worded(flag)}", file=sys.stderr)
+    """mygpt's own notices and warnings as one line each on stderr, worded with flags; others as Python
+    shows them."""
+    if isinstance(message, MyGPTNotice):
+        print(f"mygpt: {message.worded(flag)}", file=sys.stderr, flush=True)
+    elif isinstance(message, MyGPTWarning):
+        print(f"mygpt: warning: {message.worded(flag)}", file=sys.stderr, flush=True)
     else:
         print(warnings.formatwarning(message, category, filename, lineno, line), file=sys.stderr, end="")
 
@@ -67,16 +63,15 @@ def main(argv: list[str] | None = None) -> None:
 
     Problems the user can fix end the program with one line on stderr and exit status 2.
     """
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = _build_parser().parse_args(argv)
-    args.argv = sys.argv[1:] if argv is None else list(argv)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("always", MyGPTWarning)
             warnings.showwarning = _show_warning
             args.func(args)
     except MyGPTError as err:
-        message = err.worded(flag) if isinstance(err, ConfigError) else str(err)
-        print(f"mygpt: error: {message}", file=sys.stderr)
+        print(f"mygpt: error: {err.worded(flag)}", file=sys.stderr)
         sys.exit(2)
     except (MemoryError, RuntimeError) as err:
         if not is_out_of_memory(err):
@@ -85,9 +80,27 @@ def main(argv: list[str] | None = None) -> None:
         print(f"mygpt: error: out of memory ({detail}); lower --batch-size, --seq-len or the model's size",
               file=sys.stderr)
         sys.exit(2)
+    except TrainingStopped as stop:
+        print(f"mygpt: stopped by {stop.signal_name} after step {stop.step} of {stop.steps}; saved a resumable "
+              f"checkpoint to {stop.path}", file=sys.stderr)
+        print(f"resume with: {resume_command(argv, stop.path)}", file=sys.stderr, flush=True)
+        sys.exit(stop.exit_status)
     except KeyboardInterrupt:
         print("mygpt: interrupted; the last saved checkpoint (if any) is intact", file=sys.stderr)
         sys.exit(130)
     except BrokenPipeError:  # the reader of stdout went away (e.g. `mygpt info C | head`): nothing to add
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)
+
+
+def resume_command(argv: list[str], checkpoint: str) -> str:
+    """The command line that was run, with ``--resume checkpoint`` in place of any earlier --resume."""
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--resume":
+            skip = True
+        elif not arg.startswith("--resume="):
+            kept.append(arg)
+    return shlex.join(["mygpt", *kept, "--resume", checkpoint])

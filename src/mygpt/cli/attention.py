@@ -7,7 +7,8 @@ import torch
 from ..analysis.attention_weights import attention_weights
 from ..analysis.plots import plot_attention
 from ..checkpoint import load_checkpoint
-from .checks import check_figure_path, check_prompt, require
+from ..errors import require
+from .checks import check_figure_path, check_prompt, check_prompt_given
 
 DESCRIPTION = ("Draw the causal attention weights a trained model gives the tokens of a prompt: one "
                "heatmap per head of a layer (or one chosen head), the prompt's tokens on both axes, "
@@ -36,14 +37,14 @@ def add_parser(sub) -> None:
 
 def _attention_command(args: argparse.Namespace) -> None:
     check_figure_path(args.out)
-    require(args.prompt != "", "--prompt is empty; give a few words, e.g. --prompt 'ROMEO:'")
+    check_prompt_given(args.prompt)
     model, tokenizer = load_checkpoint(args.checkpoint)
     layers, heads = len(model.blocks), model.num_heads
     require(-layers <= args.layer < layers, f"--layer {args.layer} does not exist: the model has "
                                             f"{layers} layer(s), 0 to {layers - 1}")
     require(args.head is None or 0 <= args.head < heads,
             f"--head {args.head} does not exist: each layer has {heads} head(s), 0 to {heads - 1}")
-    check_prompt(args.prompt, tokenizer.chars)
+    check_prompt(args.prompt, tokenizer)
     ids = tokenizer.encode(args.prompt)
     require(len(ids) <= model.max_seq_len, f"--prompt has {len(ids)} tokens but the model's context window "
                                            f"is {model.max_seq_len}; shorten the prompt")

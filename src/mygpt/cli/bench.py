@@ -8,7 +8,8 @@ from ..bench.throughput import format_table, run
 
 
 def _bench_command(args: argparse.Namespace) -> None:
-    result = run(quick=args.quick, device=args.device, hf_only=args.hf_only, compile_default=args.compile)
+    result = run(quick=args.quick, device=args.device, hf_only=args.hf_only, compile_default=args.compile,
+                 log=lambda line: print(f"mygpt bench: {line}", file=sys.stderr, flush=True))
     print(json.dumps(result) if args.json else format_table(result))
     sys.stdout.flush()
 

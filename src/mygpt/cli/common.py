@@ -6,7 +6,7 @@ import torch
 
 from ..errors import MissingExtraError
 from ..generate import generate
-from ..utils import set_seed
+from ..utils import forward_precision, set_seed
 
 DEVICE_HELP = "Compute device. 'auto' picks cuda → mps → cpu in that order."
 PRECISION_HELP = ("Forward-pass precision. fp32 (default) is bit-deterministic; "
@@ -49,13 +49,6 @@ def add_below(parser: argparse.ArgumentParser, *names: str, help: str, **kwargs)
     action = parser.add_argument(*names, help=help, **kwargs)
     action.help_below = True
     return action
-
-
-def forward_precision(device: torch.device, precision: str) -> torch.autocast:
-    """bf16 autocast of the forward passes when ``precision`` is 'bf16'; otherwise a context that does nothing."""
-    if precision == "bf16":
-        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-    return torch.autocast(device_type=device.type, enabled=False)
 
 
 def sample(model, tokenizer, prompt: str, device: torch.device, *, max_new_tokens: int,

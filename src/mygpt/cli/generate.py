@@ -4,6 +4,7 @@ import argparse
 import json
 import re
 import sys
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -12,7 +13,7 @@ from ..checkpoint import load_checkpoint
 from ..fast import prepare_fast
 from ..fast.precision import fast_precision
 from ..generate import Step, TextStream, stream
-from ..utils import pick_device, set_seed
+from ..utils import forward_precision, pick_device, set_seed
 from .checks import check_generate_args, check_prompt
 from .common import (
     DEVICE_HELP,
@@ -21,7 +22,6 @@ from .common import (
     PRECISION_HELP,
     HelpFormatter,
     add_below,
-    forward_precision,
 )
 
 DESCRIPTION = ("Continue a prompt with text sampled from a trained checkpoint, one token at a time. "
@@ -83,42 +83,69 @@ def _write(text: str) -> None:
         sys.stdout.flush()
 
 
+@dataclass(frozen=True)
+class Request:
+    """What ``mygpt generate`` was asked, resolved once from its arguments and checked."""
+
+    checkpoint: str
+    prompt: str
+    max_new_tokens: int
+    temperature: float
+    top_k: int
+    top_p: float | None
+    seed: int
+    num_samples: int
+    stop: tuple[str, ...]  # with \n, \t and \\ read as the characters they name
+    show_probs: str | None
+    device: str
+    precision: str
+    fast: bool
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "Request":
+        request = cls(args.checkpoint, args.prompt, args.max_new_tokens, args.temperature, args.top_k, args.top_p,
+                      args.seed, args.num_samples, tuple(_unescape(s) for s in args.stop), args.show_probs,
+                      args.device, args.precision, args.fast)
+        check_generate_args(request)
+        return request
+
+
 def _generate_command(args: argparse.Namespace) -> None:
-    args.stop = [_unescape(s) for s in args.stop]
-    check_generate_args(args)
+    request = Request.from_args(args)
     try:
-        device = pick_device(args.device)
-        model, tokenizer = load_checkpoint(args.checkpoint)
-        check_prompt(args.prompt, tokenizer.chars)
+        device = pick_device(request.device)
+        model, tokenizer = load_checkpoint(request.checkpoint)
+        check_prompt(request.prompt, tokenizer)
         print(f"device: {device}\n")
         model.to(device)
-        if args.fast:
+        precision = request.precision
+        if request.fast:
             prepare_fast(model)  # the fast path samples in bf16 only where bf16 is native
-            args.precision = fast_precision(args.precision, device)
-        for i in range(args.num_samples):
-            if args.num_samples > 1:
-                print(f"--- sample {i + 1}/{args.num_samples} (seed {args.seed + i}) ---")
-            _sample(model, tokenizer, args, device, i)
+            precision = fast_precision(precision, device)
+        for i in range(request.num_samples):
+            if request.num_samples > 1:
+                print(f"--- sample {i + 1}/{request.num_samples} (seed {request.seed + i}) ---")
+            _sample(model, tokenizer, request, device, precision, i)
     except KeyboardInterrupt:
         sys.stdout.flush()
         print("mygpt: interrupted; the text printed so far is kept", file=sys.stderr)
         sys.exit(130)
 
 
-def _sample(model, tokenizer, args: argparse.Namespace, device: torch.device, index: int) -> None:
+def _sample(model, tokenizer, request: Request, device: torch.device, precision: str, index: int) -> None:
     """Seed, print the prompt, then stream the continuation to stdout; end the sample with a newline."""
-    seed = args.seed + index
+    seed = request.seed + index
     set_seed(seed)
-    ids = tokenizer.encode(args.prompt).unsqueeze(0).to(device)
+    ids = tokenizer.encode(request.prompt).unsqueeze(0).to(device)
     _write(tokenizer.decode(ids[0]))
-    text = TextStream(tokenizer.decode, args.stop)
-    steps = stream(model, ids, args.max_new_tokens, args.temperature, args.top_k, use_cache=args.fast,
-                   top_p=args.top_p)
+    text = TextStream(tokenizer.decode, request.stop)
+    steps = stream(model, ids, request.max_new_tokens, request.temperature, request.top_k, use_cache=request.fast,
+                   top_p=request.top_p)
     try:
-        with forward_precision(device, args.precision):
+        with forward_precision(device, precision):
             for number, step in enumerate(steps, 1):
-                if args.show_probs:
-                    _show_probs(step, tokenizer, args.show_probs, number, index, seed)
+                if request.show_probs:
+                    _show_probs(step, tokenizer, request.show_probs, number, index, seed)
                 _write(text.push(step.ids[0, 0]))
                 if text.stopped:
                     break

@@ -3,7 +3,7 @@
 import argparse
 
 from ..checkpoint import save_checkpoint
-from .checks import check_output_path
+from ..files.outputs import check_new_file, check_output
 from .common import HelpFormatter, require_hf
 
 DESCRIPTION = ("Convert a local Hugging Face GPT-2 directory (config.json, model.safetensors or "
@@ -21,7 +21,8 @@ def add_parser(sub) -> None:
 
 
 def _import_command(args: argparse.Namespace) -> None:
-    check_output_path(args.output)
+    check_new_file(args.output)
+    check_output(args.output)
     model, tokenizer = require_hf().load_hf(args.directory)
     c = model.config
     print(f"imported {args.directory}: {c.num_layers} layers, embed_dim {c.embed_dim}, {c.num_heads} heads, "

@@ -7,9 +7,9 @@ import time
 
 from tqdm import tqdm
 
-from ..data.prepare import DEFAULT_BPE_TRAIN_BYTES, TOKENIZERS, prepare
-from ..errors import ConfigError
-from .checks import check_corpus_args
+from ..data.prepare import DEFAULT_BPE_TRAIN_BYTES, prepare
+from ..errors import require
+from ..tokenizer import TOKENIZERS
 from .common import HelpFormatter
 
 DESCRIPTION = ("Reads the inputs as one stream (files in the order given, folders' files in sorted "
@@ -24,9 +24,10 @@ def add_parser(sub) -> None:
                        description=DESCRIPTION, formatter_class=HelpFormatter)
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="UTF-8 text files or folders of them.")
     p.add_argument("--out", required=True, help="New (or empty) folder to write the prepared data into.")
+    kinds = [f"'{kind}' ({cls.about}{', needs ' + cls.extra if cls.extra else ''})"
+             for kind, cls in TOKENIZERS.items()]
     p.add_argument("--tokenizer", default="char", choices=list(TOKENIZERS),
-                   help="Tokenizer: 'char' (every character of the corpus, Ch.16), 'bpe' (Ch.23) or "
-                        "'bytebpe' (GPT-2's byte-level BPE, needs mygpt[hf]). Default: char.")
+                   help=f"Tokenizer: {', '.join(kinds[:-1])} or {kinds[-1]}. Default: char.")
     p.add_argument("--num-merges", type=int, default=1024,
                    help="Number of BPE merges (tokenizers other than char). Default: 1024.")
     p.add_argument("--bpe-train-bytes", type=int, default=DEFAULT_BPE_TRAIN_BYTES,
@@ -41,9 +42,7 @@ def add_parser(sub) -> None:
 
 
 def _prepare_command(args: argparse.Namespace) -> None:
-    check_corpus_args(args)
-    if args.workers < 0:
-        raise ConfigError(f"--workers must be 0 or more (got {args.workers}); 0 uses every core")
+    require(args.workers >= 0, f"--workers must be 0 or more (got {args.workers}); 0 uses every core")
     workers = args.workers or os.cpu_count() or 1
     start = time.perf_counter()
     with tqdm(desc="encode", unit="char", unit_scale=True, file=sys.stderr,

@@ -1,36 +1,41 @@
-"""``mygpt train``: the book's command (Ch.18-28), plus a built-in corpus and a few conveniences."""
+"""``mygpt train``: the book's command (Ch.18-28), plus a built-in corpus and a few conveniences.
+
+Read top to bottom, as a run goes: the parser; ``resolve`` turns the arguments into frozen objects
+once (a ``Plan``: ``GPTConfig``, ``TrainConfig``, the data, the output, and an ``Invocation`` of what is
+only the command line's); ``train.preflight.check_run`` checks all of it before anything is printed; the model
+is built and trained; the header and the report are printed from those objects.
+"""
 
 import argparse
 import contextlib
 import dataclasses
-import os
-import shlex
 import sys
-import time
+import types
+from dataclasses import dataclass
 
-from ..checkpoint import read_checkpoint
+from ..checkpoint import load_checkpoint, read_checkpoint
 from ..config import GPTConfig, TrainConfig, field_help
-from ..data.corpus import load_corpus
-from ..data.shards import is_prepared, load_prepared
-from ..errors import ConfigError, TrainingStopped
-from ..files.outputs import check_disk_space, check_output, output_lock
+from ..data.shards import is_prepared
+from ..data.sources import PreparedCorpus, TextCorpus
+from ..errors import require
+from ..files.outputs import output_lock
 from ..model import GPT
-from ..tokenizer import CharTokenizer, encode_corpus, train_tokenizer
-from ..train.distributed import World, close_world, init_world, main_only_stdout
-from ..train.loop import train
-from ..train.memory import check_training_memory, count_parameters
-from ..train.resume import check_resume, fingerprint, resumable_state
-from ..utils import set_seed
-from .checks import check_corpus_args, check_device, check_output_path, check_seed, check_val_every
+from ..tokenizer import TOKENIZERS
+from ..train import CheckedRun, Plan, check_run, train_checked
+from ..train.distributed import close_world, init_world, main_only_stdout
+from ..utils import check_seed, set_seed
+from .checks import check_device
 from .common import DEVICE_HELP, DEVICES, FAST_HELP, PRECISION_HELP, HelpFormatter, add_below, flag, sample
-from .finetune import init_from
 
 TRAIN_DESCRIPTION = ("Without text_file, trains on a built-in corpus (Python's documentation, no "
                      "network needed) for 1500 steps, about a minute on two CPU cores, then prints a "
                      "sample. text_file 'shakespeare' downloads Tiny Shakespeare once into "
-                     "$MYGPT_CACHE (default ~/.cache/mygpt); an existing file of that name wins. "
-                     "--tokenizer bytebpe trains GPT-2's byte-level BPE (--num-merges merges; needs "
-                     "mygpt[hf]), which encodes any text.")
+                     "$MYGPT_CACHE (default ~/.cache/mygpt); an existing file of that name wins."
+                     # The book lists two tokenizers; the description tells of the others, from the registry.
+                     + "".join(f" --tokenizer {cls.kind} trains {cls.about} (--num-merges merges"
+                               + (f"; needs {cls.extra}" if cls.extra else "") + ")"
+                               + (", which encodes any text." if cls.chars is None else ".")
+                               for cls in TOKENIZERS.values() if not cls.book))
 
 TRAIN_EPILOG = ("text_file may also be a folder written by `mygpt prepare` (corpora bigger than memory). "
                 "`torchrun --nproc_per_node N -m mygpt train ...` trains on N processes (GPUs), "
@@ -41,10 +46,13 @@ TRAIN_EPILOG = ("text_file may also be a folder written by `mygpt prepare` (corp
 BOOK_STEPS = {"steps": 2000, "print_every": 500}
 BUILTIN_STEPS = {"steps": 1500, "print_every": 250}
 BUILTIN_PROMPT = "The "
-# Weights plus AdamW's two moments, in fp32: what a checkpoint with its training state holds per parameter.
-CHECKPOINT_BYTES_PER_PARAM = 12
 SEED_HELP = ("Seed of the model's initial weights (0 to 2**64-43); the batches and dropout draw from seed + 42. "
              "Default: 0 (the book's seeds, 0 and 42).")
+# The model's shape: these flags default to "not given", so that --init can tell a conflict from a default.
+ARCHITECTURE = ("embed_dim", "num_heads", "num_layers", "max_seq_len", "norm_type", "position_type", "num_kv_heads")
+# Config fields without a flag of their own: the vocabulary comes from the tokenizer, the GPT-2 layout
+# options from `mygpt import-hf`, the batch seed from --seed, the compile decision from $MYGPT_COMPILE.
+NO_FLAG = ("vocab_size", "attn_bias", "gelu", "store_masks", "seed", "compile")
 
 
 def _default(config_class, name: str):
@@ -58,18 +66,20 @@ def _help(config_class, name: str, default=None) -> str:
 
 
 def add_parser(sub) -> None:
-    """Register ``mygpt train`` (options in the book's order, then the ones mygpt adds)."""
+    """Register ``mygpt train`` (options in the book's order, then the ones mygpt adds).
+
+    The architecture flags default to None, "not given" (the help shows ``GPTConfig``'s default). A
+    config field without a flag written here gets one derived from it (name, type, help), so a new
+    field needs no hand-written flag.
+    """
     t = sub.add_parser("train", help="Train a GPT on a plain-text file.", description=TRAIN_DESCRIPTION,
                        epilog=TRAIN_EPILOG, formatter_class=HelpFormatter)
     t.add_argument("text_file", nargs="?", default=None, help="Path to a UTF-8 text file.")
     t.add_argument("--output", default="model.ckpt", help="Checkpoint output path.")
     add_below(t, "--steps", type=int, default=None,
               help=_help(TrainConfig, "steps", "2000 (1500 for the built-in corpus)"))
-    for name, kind, cls in (("batch_size", int, TrainConfig), ("seq_len", int, TrainConfig),
-                            ("lr", float, TrainConfig), ("embed_dim", int, GPTConfig),
-                            ("num_heads", int, GPTConfig), ("num_layers", int, GPTConfig),
-                            ("max_seq_len", int, GPTConfig), ("dropout", float, GPTConfig)):
-        add_below(t, flag(name), type=kind, default=_default(cls, name), help=_help(cls, name))
+    for name in ("batch_size", "seq_len", "lr", "embed_dim", "num_heads", "num_layers", "max_seq_len", "dropout"):
+        _field_flag(t, name, below=True)
     add_below(t, "--print-every", type=int, default=None,
               help=_help(TrainConfig, "print_every", "500 (250 for the built-in corpus)"))
     t.add_argument("--device", default="auto", choices=DEVICES, help=DEVICE_HELP)
@@ -85,16 +95,17 @@ def add_parser(sub) -> None:
                    help="Warmup steps for the cosine schedule (no effect if --schedule=constant).")
     t.add_argument("--max-grad-norm", type=float, default=0.0,
                    help="Gradient-norm clip threshold. 0.0 (default) disables clipping.")
-    t.add_argument("--norm", default="layer", choices=["layer", "rms"],
+    t.add_argument("--norm", default=None, choices=["layer", "rms"],
                    help="Normalisation: 'layer' (default; LayerNorm, Ch.10) or 'rms' (RMSNorm, Llama default).")
-    t.add_argument("--position", default="learned", choices=["learned", "rope"],
+    t.add_argument("--position", default=None, choices=["learned", "rope"],
                    help="Position embedding: 'learned' (default; nn.Embedding, Ch.12) or 'rope' "
                         "(rotary, Llama default).")
     t.add_argument("--num-kv-heads", type=int, default=None,
                    help="Number of K/V heads for grouped-query attention. Default: same as --num-heads "
                         "(full MHA, Ch.8). Must divide --num-heads.")
-    # The book's lines stay as printed; TRAIN_DESCRIPTION tells of the third choice, bytebpe.
-    t.add_argument("--tokenizer", default="char", choices=["char", "bpe", "bytebpe"], metavar="{char,bpe}",
+    # The book's lines stay as printed: its two kinds in the metavar; TRAIN_DESCRIPTION tells of the others.
+    t.add_argument("--tokenizer", default=None, choices=list(TOKENIZERS),
+                   metavar="{" + ",".join(k for k, cls in TOKENIZERS.items() if cls.book) + "}",
                    help="Tokenizer to use. 'char' (default; CharTokenizer, Ch.16) or 'bpe' (BPETokenizer, "
                         "Ch.23). BPE training runs on the corpus before model training.")
     t.add_argument("--num-merges", type=int, default=1024,
@@ -115,196 +126,180 @@ def add_parser(sub) -> None:
     t.add_argument("--init", metavar="CHECKPOINT", default=None,
                    help="Fine-tune: start from this checkpoint's weights, keeping its architecture and "
                         "tokenizer (e.g. one made by `mygpt import-hf`). --dropout still applies.")
-    t.add_argument("--grad-accum", type=int, default=1, help=_help(TrainConfig, "grad_accum"))
+    written = {action.dest for action in t._actions} | {"norm_type", "position_type"}
+    for config_class in (GPTConfig, TrainConfig):
+        for field in dataclasses.fields(config_class):
+            if field.name not in written and field.name not in NO_FLAG:
+                _field_flag(t, field.name)
     t.set_defaults(func=_train_command)
 
 
-def _fill_step_defaults(args: argparse.Namespace) -> None:
-    """--steps/--print-every not given: the book's values for a text file, shorter ones for the built-in job."""
-    for name, value in (BUILTIN_STEPS if args.text_file is None else BOOK_STEPS).items():
-        if getattr(args, name) is None:
-            setattr(args, name, value)
+def _config_field(name: str) -> tuple[type, dataclasses.Field]:
+    """The config class that has field ``name``, and the field."""
+    for config_class in (GPTConfig, TrainConfig):
+        for field in dataclasses.fields(config_class):
+            if field.name == name:
+                return config_class, field
+    raise KeyError(name)
 
 
-def _configs(args: argparse.Namespace) -> tuple[GPTConfig, TrainConfig]:
-    """The model and training configs the flags describe; the vocabulary size comes later, from the text."""
-    model = GPTConfig(vocab_size=1, embed_dim=args.embed_dim, num_heads=args.num_heads,
-                      num_layers=args.num_layers, max_seq_len=args.max_seq_len, dropout=args.dropout,
-                      norm_type=args.norm, position_type=args.position, num_kv_heads=args.num_kv_heads)
-    training = TrainConfig(steps=args.steps, batch_size=args.batch_size, seq_len=args.seq_len, lr=args.lr,
-                           precision=args.precision, schedule=args.schedule, warmup=args.warmup,
-                           max_grad_norm=args.max_grad_norm, val_every=args.val_every,
-                           print_every=args.print_every, checkpoint_every=args.checkpoint_every,
-                           seed=args.seed + 42, fast=args.fast, grad_accum=args.grad_accum)
-    if args.init is None:  # with --init the checkpoint's context window counts (checked once it is read)
-        training.check_model(model)
-    return model, training
+def _field_flag(parser: argparse.ArgumentParser, name: str, below: bool = False) -> None:
+    """The flag of config field ``name``: its type, its help with its default; architecture flags default
+    to None (not given)."""
+    config_class, field = _config_field(name)
+    kind = field.type
+    if isinstance(kind, types.UnionType):  # ``int | None``: the flag takes the other type
+        kind = next(arg for arg in kind.__args__ if arg is not type(None))
+    options = {"action": argparse.BooleanOptionalAction} if kind is bool else {"type": kind}
+    default = None if name in ARCHITECTURE else field.default
+    if below:  # the book's bare option line, its help underneath
+        add_below(parser, flag(name), default=default, help=_help(config_class, name), **options)
+    else:
+        parser.add_argument(flag(name), default=default, help=_help(config_class, name), **options)
 
 
-def build_tokenizer(args: argparse.Namespace, text: str):
-    """``(tokenizer, ids of text)`` from the options ``--tokenizer``, ``--num-merges``, ``--bpe-train-bytes``.
+@dataclass(frozen=True)
+class Invocation:
+    """What only the command line has, beside the ``Plan``: the device asked for, the seed of the initial
+    weights (the batches use seed + 42), the weights ``--init`` starts from, how the data was named."""
 
-    Char tokenizer, or a (byte-level) BPE tokenizer trained on the first ``--bpe-train-bytes``
-    characters, with its progress printed.
+    device: str
+    seed: int
+    init: str | None = None
+    init_weights: dict | None = None
+    builtin: bool = False
+
+
+def resolve(args: argparse.Namespace) -> tuple[Plan, Invocation]:
+    """The run the arguments describe, as frozen objects made once (the ``Namespace`` is only read).
+
+    Checks what only the command line has (seed range, device); the configs check themselves when made.
+    ``--init`` reads its checkpoint here: its shape and tokenizer are the run's, and an architecture flag
+    given with another value than the checkpoint's is a conflict.
     """
-    if args.tokenizer == "char":
-        tokenizer = CharTokenizer.from_text(text)
-        return tokenizer, tokenizer.encode(text)
-    n = args.bpe_train_bytes
-    train_slice = text[:n] if 0 < n < len(text) else text
-    name = "BPE" if args.tokenizer == "bpe" else "byte-level BPE"
-    print(f"training {name} tokenizer ({args.num_merges} merges, {len(train_slice):,} chars)…", flush=True)
-    start = time.time()
-    tokenizer = train_tokenizer(args.tokenizer, train_slice, args.num_merges)
-    print(f"  {name} trained in {time.time() - start:.1f}s", flush=True)
-    print(f"encoding corpus ({len(text):,} chars)…", flush=True)
-    start = time.time()
-    data = encode_corpus(tokenizer, text)
-    print(f"  corpus encoded in {time.time() - start:.1f}s", flush=True)
-    return tokenizer, data
+    check_seed(args.seed, offset=42)
+    check_device(args.device)
+    training = train_config(args)
+    given = {name: getattr(args, _dest(name)) for name in ARCHITECTURE if getattr(args, _dest(name)) is not None}
+    prepared = is_prepared(args.text_file)
+    if prepared:
+        require(args.tokenizer is None and args.val_split == 0 and args.init is None,
+                f"{args.text_file} was prepared with its tokenizer and validation split; drop --tokenizer, "
+                "--val-split and --init (set the first two in mygpt prepare)")
+    invocation = Invocation(args.device, args.seed, builtin=args.text_file is None)
+    if args.init is None:  # a new model: the tokenizer sets the vocabulary (Plan.vocab_from_data)
+        model = GPTConfig(vocab_size=1, dropout=args.dropout, **given)
+        tokenizer = args.tokenizer or "char"
+    else:
+        model, tokenizer, weights = _init(args.init, given, args.dropout, args.tokenizer)
+        invocation = dataclasses.replace(invocation, init=args.init, init_weights=weights)
+    data = PreparedCorpus(args.text_file) if prepared else TextCorpus(
+        args.text_file, tokenizer, args.num_merges, args.bpe_train_bytes, args.val_split)
+    resume = None if args.resume is None else read_checkpoint(args.resume)
+    plan = Plan(model, training, data, args.output, resume, args.resume or "the checkpoint",
+                vocab_from_data=args.init is None)
+    return plan, invocation
+
+
+def _dest(name: str) -> str:
+    """The ``Namespace`` attribute of config field ``name`` (``--norm`` is ``norm``)."""
+    return flag(name).removeprefix("--").replace("-", "_")
+
+
+def train_config(args: argparse.Namespace) -> TrainConfig:
+    """The training settings of the flags; --steps/--print-every not given are the book's values for a text
+    file, shorter ones for the built-in job."""
+    defaults = BUILTIN_STEPS if args.text_file is None else BOOK_STEPS
+    names = [f.name for f in dataclasses.fields(TrainConfig) if f.name not in NO_FLAG]
+    values = {name: getattr(args, name) for name in names}
+    values.update({name: value if values[name] is None else values[name] for name, value in defaults.items()})
+    return TrainConfig(**values, seed=args.seed + 42)
+
+
+def _init(path: str, given: dict, dropout: float, tokenizer_kind: str | None):
+    """``(model config, tokenizer, weights)`` of ``--init``: fine-tuning keeps the checkpoint's shape and
+    tokenizer, so a flag that asks for another is refused."""
+    model, tokenizer = load_checkpoint(path)
+    config = dataclasses.replace(model.config, dropout=dropout)
+    for name, value in given.items():
+        kept = getattr(config, name)
+        require(value == kept, lambda n, name=name, value=value, kept=kept: (
+            f"{n(name)} {value} conflicts with --init {path} ({n(name)} {kept}); fine-tuning keeps the "
+            f"checkpoint's architecture, so leave {n(name)} out"))
+    require(tokenizer_kind in (None, tokenizer.kind),
+            f"--tokenizer {tokenizer_kind} conflicts with --init {path} (a {tokenizer.kind} tokenizer); "
+            "fine-tuning keeps the checkpoint's tokenizer, so leave --tokenizer out")
+    return config, tokenizer, model.state_dict()
 
 
 def _train_command(args: argparse.Namespace) -> None:
-    """Check the options, then train while holding the output's lock (one run per output at a time),
-    in this process or as one of the processes ``torchrun`` started (see ``distributed``)."""
-    _fill_step_defaults(args)
-    model_config, train_config = _configs(args)
-    check_corpus_args(args)
-    if not is_prepared(args.text_file):
-        check_val_every(args)
-    check_seed(args.seed, offset=42)
-    check_device(args.device)
-    check_output_path(args.output)
-    resume = _read_resume(args.resume)
-    world, device = init_world(args.device)
+    """parse -> configs -> preflight -> train -> report, in this process or as one of the processes
+    ``torchrun`` started (see ``distributed``), holding the output's lock (one run per output at a time)."""
+    plan, invocation = resolve(args)
+    world, device = init_world(invocation.device)
     finished = False
     try:
-        with main_only_stdout(world), output_lock(args.output) if world.is_main else contextlib.nullcontext():
-            _train_locked(args, model_config, train_config, resume, world, device)
+        with main_only_stdout(world):
+            run = check_run(plan, device, world, log=lambda line: print(line, flush=True))
+            with output_lock(plan.output) if world.is_main else contextlib.nullcontext():
+                model = _build_model(run, invocation)
+                _print_header(run, invocation, model)
+                train_checked(model, run, progress=sys.stderr.isatty())
+            _report(run, invocation, model)
         finished = True
     finally:
         close_world(world, finished)
 
 
-def _text_data(args: argparse.Namespace, model_config: GPTConfig, train_config: TrainConfig) -> tuple:
-    """``(tokenizer, train, val, corpus chars, model config, --init weights)`` from a text file (the book's way)."""
-    text, source = load_corpus(args.text_file)
-    check_output(args.output, text_path=args.text_file if args.text_file and os.path.isfile(args.text_file)
-                 else None)
-    if args.text_file is None:
-        print(f"corpus:       {source}")
-    weights = None
-    if args.init is None:
-        tokenizer, data = build_tokenizer(args, text)
-    else:
-        model_config, tokenizer, data, weights = init_from(args, text)
-        train_config.check_model(model_config)
-        print(f"init:         {args.init}")
-    val_data = None
-    if args.val_split > 0:
-        n_train = int((1.0 - args.val_split) * len(data))
-        data, val_data = data[:n_train], data[n_train:]
-    return tokenizer, data, val_data, len(text), model_config, weights
+def _build_model(run: CheckedRun, invocation: Invocation) -> GPT:
+    """The model to train, seeded with --seed (the book's 0), with the --init weights when fine-tuning."""
+    set_seed(invocation.seed)
+    model = GPT.from_config(run.model)
+    if invocation.init_weights is not None:
+        model.load_state_dict(invocation.init_weights)
+    return model.to(run.device)
 
 
-def _prepared_data(args: argparse.Namespace, model_config: GPTConfig, train_config: TrainConfig) -> tuple:
-    """The same, read window by window from a folder written by ``mygpt prepare``."""
-    if args.tokenizer != "char" or args.val_split > 0 or args.init is not None:
-        raise ConfigError(f"{args.text_file} was prepared with its tokenizer and validation split; drop "
-                          "--tokenizer, --val-split and --init (set the first two in mygpt prepare)")
-    check_output(args.output)
-    tokenizer, meta, data, val_data = load_prepared(args.text_file)
-    print(f"corpus:       {args.text_file} (prepared, {meta['tokens']:,} tokens)")
-    args.tokenizer = meta["tokenizer"]
-    return tokenizer, data, val_data, meta["chars"], model_config, None
-
-
-def _train_locked(args: argparse.Namespace, model_config: GPTConfig, train_config: TrainConfig,
-                  resume: dict | None, world: World, device) -> None:
-    builtin = args.text_file is None
-    train_config.check_parts(world.size)
-    load = _prepared_data if is_prepared(args.text_file) else _text_data
-    tokenizer, data, val_data, n_chars, model_config, weights = load(args, model_config, train_config)
-    data, val_data = data.to(device), None if val_data is None else val_data.to(device)
-    train_config.check_data(len(data), None if val_data is None else len(val_data))
-
-    if weights is None:
-        model_config = dataclasses.replace(model_config, vocab_size=tokenizer.vocab_size)
-    n_params = count_parameters(model_config)
-    check_training_memory(model_config, train_config, device, n_params)
-    check_disk_space(args.output, CHECKPOINT_BYTES_PER_PARAM * n_params)
-    set_seed(args.seed)
-    model = GPT.from_config(model_config)
-    if weights is not None:
-        model.load_state_dict(weights)
-    model.to(device)
-    if resume is not None:
-        check_resume(resume, model, tokenizer, train_config, (fingerprint(data), fingerprint(val_data)),
-                     args.resume)
-
-    print(f"device:       {device}")
-    print(f"precision:    {args.precision}")
-    print(f"tokenizer:    {args.tokenizer}")
-    print(f"norm:         {args.norm}")
-    print(f"position:     {args.position}")
-    print(f"num_heads:    {args.num_heads}")
-    print(f"num_kv_heads: {model_config.num_kv_heads}")
-    print(f"corpus chars: {n_chars:,}")
-    print(f"train chars:  {len(data):,}")
-    if val_data is not None:
-        print(f"val chars:    {len(val_data):,}")
-    print(f"vocab_size:   {tokenizer.vocab_size}")
+def _print_header(run: CheckedRun, invocation: Invocation, model: GPT) -> None:
+    """The book's header (Ch.18-28), from the checked run."""
+    training, config, data = run.training, run.model, run.data
+    if data.source is not None:
+        print(f"corpus:       {data.source}")
+    if invocation.init is not None:
+        print(f"init:         {invocation.init}")
+    print(f"device:       {run.device}")
+    print(f"precision:    {training.precision}")
+    print(f"tokenizer:    {data.tokenizer.kind}")
+    print(f"norm:         {config.norm_type}")
+    print(f"position:     {config.position_type}")
+    print(f"num_heads:    {config.num_heads}")
+    print(f"num_kv_heads: {config.num_kv_heads}")
+    print(f"corpus chars: {data.chars:,}")
+    print(f"train chars:  {len(data.train):,}")
+    if data.val is not None:
+        print(f"val chars:    {len(data.val):,}")
+    print(f"vocab_size:   {data.tokenizer.vocab_size}")
     print(f"params:       {model.num_params():,}")
-    print(f"steps:        {args.steps}")
-    print(f"schedule:     {args.schedule} (warmup={args.warmup})")
-    print(f"max_grad_norm:{args.max_grad_norm}")
-    if args.checkpoint_every > 0:
-        print(f"checkpoint_every: {args.checkpoint_every}")
-    if resume is not None:
-        print(f"resuming:     {args.resume} after step {resume['training_state']['step']}")
+    print(f"steps:        {training.steps}")
+    print(f"schedule:     {training.schedule} (warmup={training.warmup})")
+    print(f"max_grad_norm:{training.max_grad_norm}")
+    if training.checkpoint_every > 0:
+        print(f"checkpoint_every: {training.checkpoint_every}")
+    if run.plan.resume is not None:
+        print(f"resuming:     {run.plan.resume_path} after step {run.plan.resume['training_state']['step']}")
+    processes, parts = run.world.size, training.grad_accum
+    if parts > 1 or processes > 1:
+        print(f"batch:        {training.batch_size} = {processes} process(es) x {parts} micro-batch(es) "
+              f"x {training.batch_size // (processes * parts)}")
 
-    if args.grad_accum > 1 or world.size > 1:
-        print(f"batch:        {args.batch_size} = {world.size} process(es) x {args.grad_accum} micro-batch(es) "
-              f"x {args.batch_size // (world.size * args.grad_accum)}")
-    try:
-        train(model, tokenizer, data, val_data, train_config, args.output, progress=sys.stderr.isatty(),
-              resume=resume, world=world)
-    except TrainingStopped as stop:
-        _report_stop(stop, args)
+
+def _report(run: CheckedRun, invocation: Invocation, model: GPT) -> None:
+    """Where the checkpoint went; after the built-in job, a sample and the command that makes more."""
+    output, training = run.plan.output, run.training
     print()
-    print(f"saved checkpoint to {args.output}")
-    if builtin and world.is_main:
+    print(f"saved checkpoint to {output}")
+    if invocation.builtin and run.world.is_main:
         print(f"\nsample (prompt {BUILTIN_PROMPT!r}, seed 0, top-k 10):\n")
-        print(sample(model, tokenizer, BUILTIN_PROMPT, device, max_new_tokens=200, temperature=1.0,
-                     top_k=10, seed=0, precision=args.precision, fast=args.fast))
-        print(f"\nmore: mygpt generate --checkpoint {args.output} --prompt {BUILTIN_PROMPT!r}")
-
-
-def _read_resume(path: str | None) -> dict | None:
-    """The checkpoint ``--resume`` names, checked to hold a resumable training state."""
-    if path is None:
-        return None
-    ckpt = read_checkpoint(path)
-    resumable_state(ckpt, path)
-    return ckpt
-
-
-def _report_stop(stop: TrainingStopped, args: argparse.Namespace) -> None:
-    """Tell how the run stopped and the command that resumes it; exit 130 (SIGINT) or 143 (SIGTERM)."""
-    print(f"mygpt: stopped by {stop.signal_name} after step {stop.step} of {args.steps}; saved a resumable "
-          f"checkpoint to {stop.path}", file=sys.stderr)
-    print(f"resume with: {resume_command(args.argv, stop.path)}", file=sys.stderr, flush=True)
-    sys.exit(stop.exit_status)
-
-
-def resume_command(argv: list[str], checkpoint: str) -> str:
-    """The command line that was run, with ``--resume checkpoint`` in place of any earlier --resume."""
-    kept, skip = [], False
-    for arg in argv:
-        if skip:
-            skip = False
-        elif arg == "--resume":
-            skip = True
-        elif not arg.startswith("--resume="):
-            kept.append(arg)
-    return shlex.join(["mygpt", *kept, "--resume", checkpoint])
+        print(sample(model, run.data.tokenizer, BUILTIN_PROMPT, run.device, max_new_tokens=200, temperature=1.0,
+                     top_k=10, seed=0, precision=training.precision, fast=training.fast))
+        print(f"\nmore: mygpt generate --checkpoint {output} --prompt {BUILTIN_PROMPT!r}")

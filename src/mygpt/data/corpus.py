@@ -10,12 +10,11 @@ import importlib
 import inspect
 import os
 import re
-import sys
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import CorpusError
+from ..errors import CorpusError, notify
 from ..utils import cache_dir
 
 
@@ -81,13 +80,14 @@ def fetch_named(name: str, log=None) -> Path:
     """Path of the cached file of corpus ``name``, downloading and verifying it the first time.
 
     The download goes to a temp file that is renamed only once its SHA-256 matches, so the cache
-    never holds a partial or wrong file. ``log`` (default: stderr) receives one progress line.
+    never holds a partial or wrong file. ``log`` (default: a notice, ``errors.notify``) receives one
+    progress line.
     """
     corpus = NAMED_CORPORA[name]
     path = cache_dir() / corpus.filename
     if path.is_file() and _sha256(path) == corpus.sha256:
         return path
-    log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    log = log or notify
     log(f"downloading {name} corpus from {corpus.url} to {path}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

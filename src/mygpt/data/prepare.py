@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CorpusError
-from ..tokenizer import BPETokenizer, ByteBPETokenizer, CharTokenizer, encode_corpus
+from ..tokenizer import BPETokenizer, CharTokenizer, tokenizer_for
 from .shards import FORMAT, META, TOKENIZER_FILE
+from .sources import check_corpus_options
 
 CHUNK_CHARS = 1 << 20
 
@@ -44,31 +45,6 @@ class Survey:
     chars: set[str] = field(default_factory=set)
     n_chars: int = 0
     sample: str = ""
-
-
-@dataclass(frozen=True)
-class TokenizerKind:
-    """How ``prepare`` makes one kind of tokenizer from a survey, and the class that loads it back."""
-
-    build: Callable[[Survey, int], object]
-    cls: type
-    needs_sample: bool
-
-
-TOKENIZERS = {
-    "char": TokenizerKind(lambda survey, merges: CharTokenizer(sorted(survey.chars)), CharTokenizer, False),
-    "bpe": TokenizerKind(lambda survey, merges: BPETokenizer.from_corpus(survey.sample, merges),
-                         BPETokenizer, True),
-    "bytebpe": TokenizerKind(lambda survey, merges: ByteBPETokenizer.from_text(survey.sample, merges),
-                             ByteBPETokenizer, True),
-}
-
-
-def tokenizer_kind(kind: str) -> TokenizerKind:
-    """The ``TOKENIZERS`` entry of ``kind``; an unknown kind raises ValueError naming the known ones."""
-    if kind not in TOKENIZERS:
-        raise ValueError(f"unknown tokenizer {kind!r}; expected one of {', '.join(TOKENIZERS)}")
-    return TOKENIZERS[kind]
 
 
 def text_files(inputs: Iterable[str]) -> list[Path]:
@@ -140,6 +116,7 @@ MAX_CACHED_WORDS = 500_000  # a worker's BPE word cache starts afresh past this 
 
 
 def _start_worker(tokenizer, dtype: np.dtype) -> None:
+    _worker.clear()  # a forked worker inherits its parent's (a one-worker prepare before, another tokenizer)
     _worker.update(tokenizer=tokenizer, dtype=dtype)
     if isinstance(tokenizer, CharTokenizer):  # a table indexed by code point: 100x faster than a dict loop
         points = [ord(c) for c in tokenizer.chars]
@@ -153,8 +130,8 @@ def _encode(text: str) -> tuple[int, np.ndarray]:
         return len(text), _worker["table"][np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)]
     tokenizer = _worker["tokenizer"]
     if isinstance(tokenizer, BPETokenizer) and len(tokenizer._word_cache) > MAX_CACHED_WORDS:
-        _worker["tokenizer"] = tokenizer = BPETokenizer(tokenizer.chars, tokenizer.merges)
-    return len(text), encode_corpus(tokenizer, text).numpy().astype(_worker["dtype"])
+        _worker["tokenizer"] = tokenizer = BPETokenizer.from_state(tokenizer.state())
+    return len(text), tokenizer.encode_corpus(text).numpy().astype(_worker["dtype"])
 
 
 def encode_stream(chunks: Iterable[str], tokenizer, dtype: np.dtype,
@@ -237,16 +214,15 @@ def prepare(inputs: Iterable[str], out: str, tokenizer: str = "char", num_merges
     processes (default: every core). ``progress(done, total)`` is called as each chunk is
     written (a progress bar). Memory holds the BPE sample and a few chunks per worker, never the corpus.
     """
-    if not 0.0 <= val_split < 1.0:
-        raise ValueError(f"val_split must be in [0, 1) (got {val_split}), e.g. 0.1")
-    kind = tokenizer_kind(tokenizer)
+    check_corpus_options(tokenizer, num_merges, bpe_train_bytes, val_split)
+    kind = tokenizer_for(tokenizer)
     files = text_files(inputs)
     out_dir = Path(out)
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise CorpusError(f"{out} already exists and is not an empty folder; choose a new --out folder "
-                          "(prepare never overwrites)")
-    found = survey(files, (bpe_train_bytes or None) if kind.needs_sample else 0)
-    tok = kind.build(found, num_merges)
+        raise CorpusError(lambda n: f"{out} already exists and is not an empty folder; choose a new {n('out')} "
+                                    "folder (prepare never overwrites)")
+    found = survey(files, (bpe_train_bytes or None) if kind.learns_merges else 0)
+    tok = kind.learn(found.sample if kind.learns_merges else "".join(sorted(found.chars)), num_merges)
     dtype = token_dtype(tok.vocab_size)
     out_dir.mkdir(parents=True, exist_ok=True)
     tok.save(str(out_dir / TOKENIZER_FILE))

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from ..errors import CorpusError
-from ..tokenizer import tokenizer_class
+from ..tokenizer import tokenizer_for
 
 META = "meta.json"
 
@@ -85,7 +85,7 @@ def load_prepared(folder: str | Path, device: torch.device | str = "cpu") -> tup
     folder = Path(folder)
     try:
         meta = json.loads((folder / META).read_text())
-        tokenizer = tokenizer_class(meta["tokenizer"]).load(str(folder / TOKENIZER_FILE))
+        tokenizer = tokenizer_for(meta["tokenizer"]).load(str(folder / TOKENIZER_FILE))
         splits = {part: TokenShards(folder, meta[part], meta["dtype"], device) for part in ("train", "val")}
     except (OSError, KeyError, ValueError) as err:
         raise CorpusError(f"{folder} is not a complete `mygpt prepare` folder ({err}); prepare it again "

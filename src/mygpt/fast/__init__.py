@@ -7,10 +7,9 @@ transformer block when the run repays it (``compile``). What the machine can do 
 assumed (``hardware``). The fused optimizer lives with training (``mygpt.train.optim``).
 """
 
-import sys
-
 from torch import nn
 
+from ..errors import notify
 from .compile import compile_blocks, compile_unavailable_reason, plan_compile
 from .hardware import bf16_is_native, bf16_is_slow, cpu_flags, cpu_name
 from .precision import enable_tf32, fast_precision
@@ -31,7 +30,7 @@ def prepare_fast(model: nn.Module, compile_model: bool = False) -> nn.Module:
     if compile_model:
         reason = compile_unavailable_reason(device)
         if reason is not None:
-            print(f"mygpt: {reason}; the fast path runs uncompiled", file=sys.stderr)
+            notify(f"{reason}; the fast path runs uncompiled")
             return model
         compile_blocks(model)
     return model

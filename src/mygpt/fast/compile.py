@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..errors import notify
 from ..utils import cache_dir
 from .hardware import probe_step_s
 
@@ -122,7 +123,7 @@ class CompilePlan:
 
 
 def plan_compile(model: nn.Module, steps: int, batch_shape: tuple[int, int], precision: str) -> CompilePlan:
-    """Decide whether this run compiles (``$MYGPT_COMPILE`` = auto/1/0) and say why on stderr.
+    """Decide whether this run compiles (``$MYGPT_COMPILE`` = auto/1/0) and say why (a notice).
 
     ``auto`` compares ``steps`` x a measured eager step x the saving with the compile time, both
     from this machine's earlier compiled runs (``record_costs``) or, before any, the device's prior.
@@ -130,17 +131,16 @@ def plan_compile(model: nn.Module, steps: int, batch_shape: tuple[int, int], pre
     device = next(model.parameters()).device
     reason = compile_unavailable_reason(device)
     if reason is not None:
-        print(f"mygpt: {reason}; the fast path runs uncompiled", file=sys.stderr)
+        notify(f"{reason}; the fast path runs uncompiled")
         return CompilePlan(False)
     key = compile_key(model, batch_shape, precision)
     eager_step_s = probe_step_s(model, batch_shape, precision)
     choice = os.environ.get(COMPILE_ENV, "auto")
     if choice in ("0", "1"):
-        print(f"mygpt: {COMPILE_ENV}={choice}: {'' if choice == '1' else 'not '}compiling the transformer block",
-              file=sys.stderr)
+        notify(f"{COMPILE_ENV}={choice}: {'' if choice == '1' else 'not '}compiling the transformer block")
         return CompilePlan(choice == "1", key, eager_step_s)
     verdict, why = should_compile(steps, eager_step_s, load_costs(key, device))
-    print(f"mygpt: {why}", file=sys.stderr)
+    notify(why)
     return CompilePlan(verdict, key, eager_step_s)
 
 
@@ -167,8 +167,8 @@ def measure_compile(step, plan: CompilePlan, device: torch.device, timed_steps: 
         if len(times) == timed_steps + 1:
             step_s = min(times[1:])
             compile_s = max(0.0, times[0] - step_s)
-            print(f"mygpt: compiled in {compile_s:.1f} s ({'warm' if warm else 'cold'} cache); "
-                  f"{step_s * 1e3:.1f} ms/step against {plan.eager_step_s * 1e3:.1f} eager", file=sys.stderr)
+            notify(f"compiled in {compile_s:.1f} s ({'warm' if warm else 'cold'} cache); "
+                   f"{step_s * 1e3:.1f} ms/step against {plan.eager_step_s * 1e3:.1f} eager")
             record_costs(plan.key, CompileCosts(1 - step_s / plan.eager_step_s,
                                                 costs.cold_s if warm else compile_s, compile_s if warm else None))
         return loss

@@ -11,6 +11,8 @@ import time
 import torch
 from torch import nn
 
+from ..utils import forward_precision
+
 NATIVE_BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 
 
@@ -70,12 +72,11 @@ def probe_step_s(model: nn.Module, batch_shape: tuple[int, int], precision: str,
     batch_shape = (batch_shape[0], min(batch_shape[1], model.config.max_seq_len))
     ids = torch.randint(0, model.config.vocab_size, (2, *batch_shape),
                         generator=torch.Generator().manual_seed(0)).to(device)
-    autocast = torch.autocast(device.type, torch.bfloat16, enabled=precision == "bf16")
     times = []
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         for _ in range(steps):
             start = clock()
-            with autocast:
+            with forward_precision(device, precision):
                 _, loss = model(ids[0], ids[1])
             loss.backward()
             loss.item()

@@ -1,11 +1,10 @@
 """The precision the fast path computes in: bf16 only where the device multiplies it natively and it
 is measured faster than fp32; TF32 on Ampere or newer GPUs."""
 
-import sys
-
 import torch
 from torch import nn
 
+from ..errors import notify
 from .hardware import bf16_is_native, probe_step_s
 
 
@@ -23,19 +22,19 @@ def fast_precision(precision: str, device: torch.device, flags: frozenset[str] |
     Without native bf16 matmuls (``flags``: the CPU's, default this machine's) bf16 falls back to
     fp32. Given the ``model``, bf16 must also beat fp32 in a measured forward + backward at
     ``batch_shape``: on a small model the casts cost more than the bf16 matmuls save. Either
-    fallback prints one line on stderr.
+    fallback says so in one notice (``errors.notify``).
     """
     if precision != "bf16":
         return precision
     if not bf16_is_native(device, flags):
-        print(f"mygpt: {device.type} has no native bf16 matmul (AVX-512-BF16, AMX or a bf16 GPU); "
-              "--fast trains in fp32", file=sys.stderr)
+        notify(lambda n: f"{device.type} has no native bf16 matmul (AVX-512-BF16, AMX or a bf16 GPU); "
+                         f"{n('fast')} trains in fp32")
         return "fp32"
     if model is not None:
         bf16_s, fp32_s = probe_step_s(model, batch_shape, "bf16"), probe_step_s(model, batch_shape, "fp32")
         if bf16_s >= fp32_s:
-            print(f"mygpt: bf16 is no faster than fp32 for this model here ({bf16_s * 1e3:.1f} against "
-                  f"{fp32_s * 1e3:.1f} ms per step); --fast trains in fp32", file=sys.stderr)
+            notify(lambda n: f"bf16 is no faster than fp32 for this model here ({bf16_s * 1e3:.1f} against "
+                             f"{fp32_s * 1e3:.1f} ms per step); {n('fast')} trains in fp32")
             return "fp32"
     return "bf16"
 

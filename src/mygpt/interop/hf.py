@@ -17,7 +17,7 @@ import os
 import torch
 
 from ..config import GPTConfig
-from ..errors import InteropError
+from ..errors import InteropError, require
 from ..model import GPT
 from ..tokenizer import (
     _WORD_RE,
@@ -34,18 +34,14 @@ _ACTIVATION_OF = {"tanh": "gelu_new", "erf": "gelu"}
 _LAYER_NORM_EPS = 1e-5
 
 
-def _refuse(ok: bool, message: str) -> None:
-    if not ok:
-        raise InteropError(message)
-
-
 def config_from_hf(hf: dict) -> GPTConfig:
     """The mygpt config of a GPT-2 ``config.json``; settings mygpt cannot compute are refused."""
-    _refuse(hf.get("model_type", "gpt2") == "gpt2",
-            f"config.json describes a {hf.get('model_type')!r} model; only GPT-2 ('gpt2') can be imported")
+    require(hf.get("model_type", "gpt2") == "gpt2",
+            f"config.json describes a {hf.get('model_type')!r} model; only GPT-2 ('gpt2') can be imported",
+            InteropError)
     activation = hf.get("activation_function", "gelu_new")
-    _refuse(activation in _GELU_OF, f"activation_function {activation!r} is not supported "
-                                    f"(mygpt has {', '.join(sorted(_GELU_OF))})")
+    require(activation in _GELU_OF, f"activation_function {activation!r} is not supported "
+                                    f"(mygpt has {', '.join(sorted(_GELU_OF))})", InteropError)
     C = hf["n_embd"]
     checks = {
         "layer_norm_epsilon": (hf.get("layer_norm_epsilon", _LAYER_NORM_EPS) == _LAYER_NORM_EPS, "1e-5"),
@@ -55,7 +51,7 @@ def config_from_hf(hf: dict) -> GPTConfig:
         "tie_word_embeddings": (hf.get("tie_word_embeddings", True) is True, "true"),
     }
     for name, (ok, needed) in checks.items():
-        _refuse(ok, f"config.json has {name} = {hf.get(name)!r}; mygpt's GPT-2 needs {needed}")
+        require(ok, f"config.json has {name} = {hf.get(name)!r}; mygpt's GPT-2 needs {needed}", InteropError)
     return GPTConfig(vocab_size=hf["vocab_size"], embed_dim=C, num_heads=hf["n_head"], num_layers=hf["n_layer"],
                      max_seq_len=hf["n_positions"], attn_bias=True, gelu=_GELU_OF[activation],
                      store_masks=False)
@@ -77,13 +73,15 @@ def config_to_hf(config: GPTConfig, eos_id: int | None = None) -> dict:
 
 def check_exportable(config: GPTConfig) -> None:
     """Refuse, in one line saying why, a model that GPT-2 cannot represent."""
-    _refuse(config.norm_type == "layer", "GPT-2 has LayerNorm only; this model uses RMSNorm (--norm rms), "
-                                         "so it cannot be exported")
-    _refuse(config.position_type == "learned", "GPT-2 has learned positions only; this model uses RoPE "
-                                               "(--position rope), so it cannot be exported")
-    _refuse(config.num_kv_heads == config.num_heads,
+    require(config.norm_type == "layer", lambda n: f"GPT-2 has LayerNorm only; this model uses RMSNorm "
+                                                   f"({n('norm_type')} rms), so it cannot be exported",
+            InteropError)
+    require(config.position_type == "learned", lambda n: f"GPT-2 has learned positions only; this model uses "
+                                                         f"RoPE ({n('position_type')} rope), so it cannot be "
+                                                         "exported", InteropError)
+    require(config.num_kv_heads == config.num_heads,
             f"GPT-2 has one K/V head per query head; this model shares {config.num_kv_heads} K/V heads "
-            f"among {config.num_heads} (grouped-query attention), so it cannot be exported")
+            f"among {config.num_heads} (grouped-query attention), so it cannot be exported", InteropError)
 
 
 def _layer_keys(i: int) -> dict[str, str]:
@@ -96,8 +94,8 @@ def state_dict_from_hf(hf_state: dict, config: GPTConfig) -> dict[str, torch.Ten
     """mygpt's ``state_dict`` from GPT-2's (``transformer.`` prefix optional, ``Conv1D`` layout, fused QKV)."""
     hf = {key.removeprefix("transformer."): value.float() for key, value in hf_state.items()}
     lm_head = hf.pop("lm_head.weight", None)
-    _refuse(lm_head is None or torch.equal(lm_head, hf["wte.weight"]),
-            "lm_head.weight differs from wte.weight; mygpt's head is tied to the token embedding")
+    require(lm_head is None or torch.equal(lm_head, hf["wte.weight"]),
+            "lm_head.weight differs from wte.weight; mygpt's head is tied to the token embedding", InteropError)
     C = config.embed_dim
     state = {"token_embedding.embedding.weight": hf["wte.weight"], "position_embedding.weight": hf["wpe.weight"]}
     for i in range(config.num_layers):
@@ -142,8 +140,8 @@ def _read_weights(directory: str) -> dict[str, torch.Tensor]:
         from safetensors.torch import load_file
         return load_file(safetensors_path)
     bin_path = os.path.join(directory, "pytorch_model.bin")
-    _refuse(os.path.exists(bin_path), f"{directory} has no model.safetensors or pytorch_model.bin; save a "
-                                      "model there with GPT2LMHeadModel.save_pretrained")
+    require(os.path.exists(bin_path), f"{directory} has no model.safetensors or pytorch_model.bin; save a "
+                                      "model there with GPT2LMHeadModel.save_pretrained", InteropError)
     return torch.load(bin_path, map_location="cpu", weights_only=True)
 
 
@@ -153,23 +151,24 @@ def load_hf_tokenizer(directory: str) -> ByteBPETokenizer:
     if os.path.exists(path):
         return ByteBPETokenizer.load(path)
     vocab, merges = os.path.join(directory, "vocab.json"), os.path.join(directory, "merges.txt")
-    _refuse(os.path.exists(vocab) and os.path.exists(merges),
+    require(os.path.exists(vocab) and os.path.exists(merges),
             f"{directory} has no tokenizer.json and no vocab.json + merges.txt; save the tokenizer there "
-            "with its save_pretrained")
+            "with its save_pretrained", InteropError)
     return ByteBPETokenizer.from_files(vocab, merges)
 
 
 def load_hf(directory: str) -> tuple[GPT, ByteBPETokenizer]:
     """The mygpt model (CPU, float32, eval mode) and tokenizer of a local GPT-2 directory."""
-    _refuse(os.path.isdir(directory), f"{directory} is not a directory; pass the folder holding config.json")
+    require(os.path.isdir(directory), f"{directory} is not a directory; pass the folder holding config.json",
+            InteropError)
     config_path = os.path.join(directory, "config.json")
-    _refuse(os.path.exists(config_path), f"{directory} has no config.json; it is not a Hugging Face model "
-                                         "directory")
+    require(os.path.exists(config_path), f"{directory} has no config.json; it is not a Hugging Face model "
+                                         "directory", InteropError)
     with open(config_path, encoding="utf-8") as f:
         config = config_from_hf(json.load(f))
     tokenizer = load_hf_tokenizer(directory)
-    _refuse(tokenizer.vocab_size <= config.vocab_size,
-            f"the tokenizer has {tokenizer.vocab_size} tokens but the model only {config.vocab_size}")
+    require(tokenizer.vocab_size <= config.vocab_size,
+            f"the tokenizer has {tokenizer.vocab_size} tokens but the model only {config.vocab_size}", InteropError)
     model = GPT.from_config(config)
     try:
         model.load_state_dict(state_dict_from_hf(_read_weights(directory), config))

@@ -6,13 +6,12 @@ one's own can too.
 """
 
 import math
-import warnings
 
 import torch
 
 from ..checkpoint import save_checkpoint
 from ..config import TrainConfig
-from ..errors import CheckpointError, MyGPTWarning, TrainingError
+from ..errors import CheckpointError, MyGPTWarning, TrainingError, notify
 from .resume import training_state
 
 # The first-bad-step marker of a loss that stayed finite.
@@ -47,7 +46,7 @@ class RunSaver:
         try:
             self.save(step)
         except CheckpointError as err:
-            warnings.warn(f"{err}; training goes on", MyGPTWarning, stacklevel=2)
+            notify(lambda n, err=err: f"{err.worded(n)}; training goes on", MyGPTWarning)
             return False
         return True
 

@@ -1,11 +1,10 @@
 """The training loop of ``mygpt train`` as a library function (Ch.14, Ch.20-21).
 
 ``setup_training`` is the one place that turns a model and a ``TrainConfig`` into an optimizer, the
-module to call and the optimisation step, for the exact or the fast path; ``train`` runs the loop.
+module to call and the optimisation step, for the exact or the fast path. ``train`` checks a run
+(``preflight.check_run``) and runs it; ``train_checked`` runs one that was checked already (the CLI's way).
 """
 
-import contextlib
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -13,18 +12,19 @@ import torch
 from torch import nn
 
 from ..config import TrainConfig
-from ..errors import MyGPTWarning, TrainingStopped
+from ..data.sources import Tokens
+from ..errors import TrainingStopped
 from ..fast import prepare_fast
 from ..fast.compile import CompilePlan, measure_compile, plan_compile
 from ..fast.precision import fast_precision
-from ..utils import cosine_warmup_lr, estimate_val_loss, get_batch
+from ..utils import cosine_warmup_lr, estimate_val_loss, forward_precision, get_batch
 from .distributed import SINGLE, World, no_sync_unless
 from .guards import LossWatch, RunSaver
-from .memory import check_training_memory
 from .metrics import MetricsWriter, metrics_path
 from .optim import make_optimizer
+from .preflight import CheckedRun, Plan, check_run
 from .progress import Progress
-from .resume import check_resume, fingerprint, restore
+from .resume import restore
 from .stops import stop_signals
 
 
@@ -42,8 +42,7 @@ def make_train_step(model, optimizer, precision: str = "fp32", max_grad_norm: fl
     """
     def step(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         optimizer.zero_grad()
-        autocast = (torch.autocast(device_type=x.device.type, dtype=torch.bfloat16)
-                    if precision == "bf16" else contextlib.nullcontext())
+        autocast = forward_precision(x.device, precision)
         losses = []
         for i, (xb, yb) in enumerate(zip(world.part(x).chunk(grad_accum), world.part(y).chunk(grad_accum))):
             with no_sync_unless(i == grad_accum - 1, model):
@@ -75,9 +74,9 @@ def setup_training(model: nn.Module, config: TrainConfig, world: World = SINGLE)
     Exact (the book): AdamW and the model itself. Fast: the model's fast kernels, fused AdamW, TF32,
     bf16 only where it is native and faster (``fast.fast_precision``), and the transformer block
     compiled when the run repays it (``fast.plan_compile``, which says why on stderr); compiled blocks
-    keep the model's weights. Several processes: that module inside DistributedDataParallel.
+    keep the model's weights. Several processes: that module inside DistributedDataParallel (whose
+    batch ``check_run`` checked to split evenly).
     """
-    config.check_parts(world.size)
     device, batch_shape = next(model.parameters()).device, (config.batch_size, config.seq_len)
     if not config.fast:
         optimizer = make_optimizer(model, config.lr)
@@ -114,13 +113,6 @@ def _apply_schedule(optimizer, config: TrainConfig, step: int) -> float | None:
     return lr_t
 
 
-def _warn_pointless(tokenizer) -> None:
-    if tokenizer.vocab_size == 1:
-        warnings.warn(f"the training text has a single distinct token ({tokenizer.chars[0]!r}): the model "
-                      "can only learn to repeat it and its loss goes to 0; use a richer text",
-                      MyGPTWarning, stacklevel=3)
-
-
 def train(model, tokenizer, train_data: torch.Tensor, val_data: torch.Tensor | None, config: TrainConfig,
           output: str, *, progress: bool = False, resume: dict | None = None,
           handle_signals: bool = True, world: World = SINGLE) -> None:
@@ -140,20 +132,27 @@ def train(model, tokenizer, train_data: torch.Tensor, val_data: torch.Tensor | N
     ``distributed``) every rank runs this with the same arguments; rank 0 alone prints, validates and
     saves. Signal handling is for one process (torchrun stops every rank at once). A resume on several
     processes restores the batch stream exactly; ranks other than 0 reseed their dropout.
+
+    Everything is checked first (``preflight.check_run``: shapes, data, output, memory, resume).
     """
-    config.check_model(model.config)
-    config.check_data(len(train_data), None if val_data is None else len(val_data))
-    _warn_pointless(tokenizer)
-    device = next(model.parameters()).device
-    check_training_memory(model.config, config, device, model.num_params())
-    data_ids = (fingerprint(train_data), fingerprint(val_data))
+    plan = Plan(model.config, config, Tokens(tokenizer, train_data, val_data), output, resume)
+    run = check_run(plan, next(model.parameters()).device, world)
+    train_checked(model, run, progress=progress, handle_signals=handle_signals)
+
+
+def train_checked(model, run: CheckedRun, *, progress: bool = False, handle_signals: bool = True) -> None:
+    """``train`` for a run ``check_run`` checked: ``model`` (built from ``run.model``, on ``run.device``)
+    trained on ``run.data`` and saved to the plan's output."""
+    config, world, device = run.training, run.world, run.device
+    tokenizer, train_data, val_data = run.data.tokenizer, run.data.train, run.data.val
+    output, resume = run.plan.output, run.plan.resume
     setup = setup_training(model, config, world)
     batches = world.batch_stream(config.seed)
-    saver = RunSaver(model, tokenizer, output, setup.optimizer, config, data_ids, batches, enabled=world.is_main)
+    saver = RunSaver(model, tokenizer, output, setup.optimizer, config, run.fingerprints, batches,
+                     enabled=world.is_main)
     watch = LossWatch(device, config, saver)
     start = 0
     if resume is not None:
-        check_resume(resume, model, tokenizer, config, data_ids)
         start = restore(resume, model, setup.optimizer, batches, world.is_main)
     steps, batch_size, seq_len = config.steps, config.batch_size, config.seq_len
     bar = Progress(steps - start, batch_size * seq_len, enabled=progress and world.is_main)
@@ -183,7 +182,7 @@ def train(model, tokenizer, train_data: torch.Tensor, val_data: torch.Tensor | N
                 if stop.requested and step != steps:
                     watch.check()
                     saver.save(step)
-                    raise TrainingStopped(step, stop.name, stop.exit_status, output)
+                    raise TrainingStopped(step, stop.name, stop.exit_status, output, steps)
         finally:
             bar.close()
         watch.check()

@@ -80,9 +80,9 @@ def check_training_memory(model_config: GPTConfig, train_config: TrainConfig, de
     needed = estimate_training_bytes(model_config, train_config, n_params)
     limit = available_bytes(device)
     if limit is not None and needed > limit:
-        raise ResourceError(f"training these shapes needs about {_gib(needed)} of memory but {device.type} "
-                            f"has {_gib(limit)} available; lower --batch-size, --seq-len, --embed-dim or "
-                            "--num-layers")
+        raise ResourceError(lambda n: f"training these shapes needs about {_gib(needed)} of memory but "
+                                      f"{device.type} has {_gib(limit)} available; lower {n('batch_size')}, "
+                                      f"{n('seq_len')}, {n('embed_dim')} or {n('num_layers')}")
 
 
 def is_out_of_memory(err: BaseException) -> bool:

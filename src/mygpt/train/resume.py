@@ -13,7 +13,7 @@ import warnings
 
 import torch
 
-from ..checkpoint import model_config, saved_tokenizer_kind, tokenizer_state
+from ..checkpoint import model_config, saved_tokenizer_kind, saved_tokenizer_state, tokenizer_state
 from ..config import GPTConfig, TrainConfig
 from ..errors import CheckpointError, ConfigError
 
@@ -74,36 +74,38 @@ def resumable_state(ckpt: dict, path: str = "the checkpoint") -> dict:
     """The checkpoint's training state, or ``CheckpointError`` if it cannot resume a run."""
     state = ckpt.get("training_state")
     if not isinstance(state, dict) or "train_config" not in state:
-        raise CheckpointError(f"{path} holds no resumable training state (it was written by an older "
-                              "mygpt or another program); start a new run without --resume")
+        raise CheckpointError(lambda n: f"{path} holds no resumable training state (it was written by an "
+                                        f"older mygpt or another program); start a new run without {n('resume')}")
     return state
 
 
-def check_resume(ckpt: dict, model, tokenizer, config: TrainConfig,
+def check_resume(ckpt: dict, model: GPTConfig, tokenizer, config: TrainConfig,
                  data: tuple[str | None, str | None], path: str = "the checkpoint") -> None:
-    """Refuse a resume that would not continue the checkpoint's run, naming the first difference."""
-    state = resumable_state(ckpt, path)
+    """Refuse a resume of a run with ``model``, ``tokenizer``, ``config`` and ``data`` (fingerprints) that
+    would not continue the run of ``ckpt`` (a checkpoint ``resumable_state`` accepted), naming the first
+    difference."""
+    state = ckpt["training_state"]
     _same_tokenizer(ckpt, tokenizer, path)
     saved_model = dataclasses.replace(model_config(ckpt), dropout=state["dropout"])
-    _same_settings(saved_model, model.config, path)
+    _same_settings(saved_model, model, path)
     with warnings.catch_warnings():  # its warnings, if any, were given when that run started
         warnings.simplefilter("ignore")
-        saved = TrainConfig(**state["train_config"])
+        saved = TrainConfig.from_dict(state["train_config"])
     _same_settings(saved, config, path, skip=(*FREE_TO_CHANGE, "seed"))
     if saved.seed != config.seed:  # the CLI's --seed is this seed minus 42, so no values are shown
-        raise ConfigError(lambda n: f"--resume {path}: the batch seed differs from the checkpoint's run; "
+        raise ConfigError(lambda n: f"{n('resume')} {path}: the batch seed differs from the checkpoint's run; "
                                     f"give the same {n('seed')} as that run")
     done = state["step"]
     if config.schedule == "cosine" and config.steps != saved.steps:
-        raise ConfigError(lambda n: f"--resume {path}: the cosine schedule spans {n('steps')} {saved.steps} in "
+        raise ConfigError(lambda n: f"{n('resume')} {path}: the cosine schedule spans {n('steps')} {saved.steps} in "
                                     f"the checkpoint's run but {config.steps} here; give {n('steps')} "
                                     f"{saved.steps}")
     if done >= config.steps:
-        raise ConfigError(lambda n: f"--resume {path}: the checkpoint has already done {done} steps, so "
+        raise ConfigError(lambda n: f"{n('resume')} {path}: the checkpoint has already done {done} steps, so "
                                     f"{n('steps')} {config.steps} leaves nothing to do; raise {n('steps')}")
     if list(data) != list(state["data"]):
         which = "training" if data[0] != state["data"][0] else "validation"
-        raise ConfigError(lambda n: f"--resume {path}: the {which} tokens differ from the checkpoint's run; "
+        raise ConfigError(lambda n: f"{n('resume')} {path}: the {which} tokens differ from the checkpoint's run; "
                                     f"resume with the same text, {n('val_split')} and tokenizer options")
 
 
@@ -132,19 +134,19 @@ def _same_settings(saved: GPTConfig | TrainConfig, current: GPTConfig | TrainCon
         was, now = getattr(saved, field.name), getattr(current, field.name)
         if field.name not in skip and was != now:
             raise ConfigError(lambda n, name=field.name, was=was, now=now:
-                              f"--resume {path}: {n(name)} is {was} in the checkpoint's run but {now} here; "
-                              f"give {n(name)} {was} (or start a new run without --resume)")
+                              f"{n('resume')} {path}: {n(name)} is {was} in the checkpoint's run but {now} here; "
+                              f"give {n(name)} {was} (or start a new run without {n('resume')})")
 
 
 def _same_tokenizer(ckpt: dict, tokenizer, path: str) -> None:
     saved_kind = saved_tokenizer_kind(ckpt)
-    saved = _comparable(ckpt.get("tokenizer_state", {"chars": ckpt.get("tokenizer_chars")}))
+    saved = _comparable(saved_tokenizer_state(ckpt))
     kind, current = tokenizer_state(tokenizer)
     current = _comparable(current)
     if (saved_kind, saved) != (kind, current):
         what = "kind" if saved_kind != kind else next(
             _PARTS.get(key, key) for key in current if saved.get(key) != current[key])
-        raise ConfigError(lambda n: f"--resume {path}: the tokenizer's {what} differs from the checkpoint's "
+        raise ConfigError(lambda n: f"{n('resume')} {path}: the tokenizer's {what} differs from the checkpoint's "
                                     f"({saved_kind} there, {kind} here); resume with the same text and "
                                     f"{n('tokenizer')} options")
 

@@ -6,8 +6,9 @@ The book's Ch.28 run prepares 516.7 MB of Wikipedia, which is not available here
 of any size from Tiny Shakespeare instead: passages of 20-200 lines from random places, in which about
 one word in ten is replaced by a variant (a changed letter, a suffix, capitals, a hyphenated pair, a
 number). Variants come from a pool of 4 million, drawn with Zipf's law, so new words keep appearing as
-the corpus grows (Heaps' law), as they do in real text: 0.3 million distinct words in 100 MB
-(words of the book's word regex) against Tiny Shakespeare's 27 thousand. The corpus is the same for the same seed and size.
+the corpus grows (Heaps' law), as they do in real text: 0.3 million distinct words in 100 MB (words of
+the book's word regex) against Tiny Shakespeare's 27 thousand. The corpus is the same for the same seed
+and size.
 """
 
 import argparse

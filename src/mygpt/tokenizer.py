@@ -11,34 +11,21 @@ train`` (``--tokenizer``, its choices and help), checkpoints, ``--init``, prepar
 is a class in this file, added to ``TOKENIZERS``.
 """
 
-import itertools
 import json
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from typing import ClassVar
 
+import numpy as np
 import torch
 
+from .bpe import MergeTable, WordStore, apply_merges, learn_merges
 from .errors import MissingExtraError, MyGPTError, UnknownSymbolError, require
 
 # A "word" for the word-level trainer and fast encoder: optional leading whitespace, then
 # non-whitespace; a pure-whitespace match only happens at the end of the text.
 _WORD_RE = re.compile(r"\s*\S+|\s+")
-
-
-def _merge_pair(symbols: list[str], a: str, b: str) -> list[str]:
-    """Replace every non-overlapping ``a, b`` (scanning left to right) by ``a + b``."""
-    merged = a + b
-    out = []
-    i, n = 0, len(symbols)
-    while i < n:
-        if i < n - 1 and symbols[i] == a and symbols[i + 1] == b:
-            out.append(merged)
-            i += 2
-        else:
-            out.append(symbols[i])
-            i += 1
-    return out
+MAX_TRAINED_WORDS = 500_000  # from_corpus keeps the symbols of at most this many of its words
 
 
 def _ids(ids, vocab_size: int, owner: str) -> list[int]:
@@ -62,113 +49,6 @@ def _alphabet(text: str, owner: str) -> list[str]:
 def _unknown(owner: str, symbol: str, known: int) -> UnknownSymbolError:
     return UnknownSymbolError(symbol, f"{owner}: {symbol!r} is not among the tokenizer's {known} known "
                                       "symbols; encode only characters that occur in its training text")
-
-
-class _TextChain:
-    """The whole text as a linked list of symbols, indexed by adjacent pair, for fast BPE merges.
-
-    Applying a merge to a plain list rescans the entire text (about a million symbols) once per
-    merge. Here ``where`` maps every adjacent pair to the positions where it starts, so a merge
-    visits only its own occurrences. A symbol lives at the text position of its first character:
-    merging keeps the left position and empties the right one (``None``), so positions stay in text
-    order and the smallest position of a pair is its first occurrence. Results are those of
-    ``_merge_pair`` on a list, tie-breaks included (Ch.22-23).
-    """
-
-    def __init__(self, text: str):
-        n = len(text)
-        self.symbols: list[str | None] = list(text)
-        self.next = list(range(1, n + 1))  # n marks the end of the text
-        self.prev = list(range(-1, n - 1))  # -1 marks the start
-        self.where: dict[tuple[str, str], set[int]] = defaultdict(set)
-        for i, pair in enumerate(itertools.pairwise(text)):
-            self.where[pair].add(i)
-
-    def _forget(self, pair: tuple[str, str], i: int) -> None:
-        starts = self.where.get(pair)
-        if starts is not None:
-            starts.discard(i)
-            if not starts:
-                del self.where[pair]
-
-    def merge(self, a: str, b: str) -> None:
-        """Replace every non-overlapping ``a, b`` (left to right) by ``a + b``."""
-        symbols, nxt, prv, end = self.symbols, self.next, self.prev, len(self.symbols)
-        merged = a + b
-        for i in sorted(self.where.pop((a, b), ())):
-            j = nxt[i]
-            if symbols[i] != a or j == end or symbols[j] != b:
-                continue  # its left symbol was taken by the overlapping match just before ("a a a")
-            p, k = prv[i], nxt[j]
-            if p >= 0:
-                self._forget((symbols[p], a), p)
-                self.where[(symbols[p], merged)].add(p)
-            if k < end:
-                self._forget((b, symbols[k]), j)
-                self.where[(merged, symbols[k])].add(i)
-                prv[k] = i
-            symbols[i], symbols[j], nxt[i] = merged, None, k
-
-    def most_frequent_pair(self) -> tuple[str, str]:
-        """Highest count; among equal counts, the pair that occurs first in the text."""
-        top = max(map(len, self.where.values()))
-        tied = [pair for pair, starts in self.where.items() if len(starts) == top]
-        return min(tied, key=lambda pair: min(self.where[pair]))
-
-    def final_symbols(self) -> list[str]:
-        return [s for s in self.symbols if s is not None]
-
-
-class _WordTable:
-    """Distinct words with their counts, as symbol lists, with pair counts kept up to date.
-
-    ``counts`` holds each adjacent pair's frequency over the corpus and ``words_with`` the indices
-    of the words containing it, so a merge re-counts only the words it changes. Words are indexed in
-    first-occurrence order, which gives the trainer's tie-break: the pair counted first by a scan of
-    the words in that order (Ch.28).
-    """
-
-    def __init__(self, text: str):
-        word_freqs = Counter(_WORD_RE.findall(text))
-        self.words = [list(w) for w in word_freqs]
-        self.freqs = list(word_freqs.values())
-        self.counts: dict[tuple[str, str], int] = defaultdict(int)
-        self.words_with: dict[tuple[str, str], set[int]] = defaultdict(set)
-        for w in range(len(self.words)):
-            self._add(w)
-
-    def _add(self, w: int) -> None:
-        syms, freq = self.words[w], self.freqs[w]
-        for pair in itertools.pairwise(syms):
-            self.counts[pair] += freq
-            self.words_with[pair].add(w)
-
-    def _remove(self, w: int) -> None:
-        syms, freq = self.words[w], self.freqs[w]
-        for pair in itertools.pairwise(syms):
-            self.counts[pair] -= freq
-            if not self.counts[pair]:
-                del self.counts[pair]
-            self.words_with[pair].discard(w)
-            if not self.words_with[pair]:
-                del self.words_with[pair]
-
-    def merge(self, a: str, b: str) -> None:
-        for w in list(self.words_with.get((a, b), ())):
-            self._remove(w)
-            self.words[w] = _merge_pair(self.words[w], a, b)
-            self._add(w)
-
-    def most_frequent_pair(self) -> tuple[str, str]:
-        """Highest count; ties go to the pair met first scanning the words in order, left to right."""
-        top = max(self.counts.values())
-        tied = [pair for pair, count in self.counts.items() if count == top]
-        return min(tied, key=self._first_occurrence)
-
-    def _first_occurrence(self, pair: tuple[str, str]) -> tuple[int, int]:
-        w = min(self.words_with[pair])
-        syms = self.words[w]
-        return w, list(itertools.pairwise(syms)).index(pair)
 
 
 class Tokenizer:
@@ -289,69 +169,87 @@ class BPETokenizer(Tokenizer):
         self.stoi = {s: i for i, s in enumerate(self.vocab)}
         self.merge_ranks = {pair: rank for rank, pair in enumerate(self.merges)}
         self._word_cache: dict[str, list[str]] = {}
+        self._words: WordStore | None = None  # the cache's token ids, made on first use
 
     @classmethod
     def from_text(cls, text: str, num_merges: int) -> "BPETokenizer":
-        """Teaching trainer: merges learned over the whole text, across word boundaries."""
+        """Teaching trainer (Ch.23): merges learned over the whole text, across word boundaries.
+
+        Each step merges the most frequent adjacent pair (ties: the one occurring first), as the book's
+        loop that recounts every pair does; ``bpe.learn_merges`` only recounts what a merge changed.
+        """
         alphabet = _alphabet(text, "BPETokenizer.from_text")
-        chain = _TextChain(text)
-        merges = []
-        while len(merges) < num_merges and chain.where:
-            a, b = chain.most_frequent_pair()
-            merges.append((a, b))
-            chain.merge(a, b)
-        return cls(alphabet, merges)
+        return cls(alphabet, learn_merges([text], None, num_merges).merges)
 
     @classmethod
     def from_corpus(cls, text: str, num_merges: int) -> "BPETokenizer":
-        """Fast word-level trainer: merges never cross the words of ``_WORD_RE``."""
+        """Word-level trainer (Ch.28): the same, over the distinct words of ``_WORD_RE`` with their counts
+        (ties: the pair met first scanning the words in first-occurrence order); merges never cross words."""
         alphabet = _alphabet(text, "BPETokenizer.from_corpus")
-        table = _WordTable(text)
-        merges = []
-        while len(merges) < num_merges and table.counts:
-            a, b = table.most_frequent_pair()
-            merges.append((a, b))
-            table.merge(a, b)
-        return cls(alphabet, merges)
+        word_freqs = Counter(_WORD_RE.findall(text))
+        words = list(word_freqs)
+        learned = learn_merges(words, list(word_freqs.values()), num_merges)
+        tokenizer = cls(alphabet, learned.merges)
+        if len({a + b for a, b in learned.merges}) == len(learned.merges):
+            # No string is made twice, so a word's symbols after the trainer's last merge are what the word
+            # encoder would find (§12.6): keep them for encode_corpus (not yet in the book's _word_cache).
+            table = tokenizer._store().table
+            symbols = np.array([table.ids[name] for name in learned.names], dtype=np.int32)[learned.symbols]
+            n = min(len(words), MAX_TRAINED_WORDS)
+            tokenizer._store().add(words[:n], encoded=(symbols[:learned.counts[:n].sum()], learned.counts[:n]))
+        return tokenizer
 
     def encode(self, text: str) -> torch.Tensor:
-        """Teaching encoder: one full pass per merge over the whole text, in merge order."""
-        chain = _TextChain(text)
-        for a, b in self.merges:
-            chain.merge(a, b)
-        try:
-            return torch.tensor([self.stoi[s] for s in chain.final_symbols()], dtype=torch.long)
-        except KeyError as err:
-            raise _unknown("BPETokenizer.encode", err.args[0], len(self.chars)) from None
+        """Teaching encoder (Ch.23): every merge in order, one full pass each over the whole text."""
+        table = self._store().table
+        symbols = apply_merges(table, text)
+        ids = table.token_ids(symbols)
+        if (ids < 0).any():
+            symbol = table.symbol_names(symbols[np.argmax(ids < 0):][:1])[0]
+            raise _unknown("BPETokenizer.encode", symbol, len(self.chars))
+        return torch.from_numpy(ids)
+
+    def _store(self) -> WordStore:
+        """The fast encoders' tables and the cache's ids, made on first use (``bpe.WordStore``)."""
+        if self._words is None:
+            table = MergeTable(self.chars, self.merges, self.merge_ranks, self.stoi)
+            self._words = WordStore(table, self._word_cache)
+        return self._words
 
     def _encode_word(self, word: str) -> list[str]:
-        """Merge one word by repeatedly applying its lowest-ranked pair (memoised per word)."""
-        cached = self._word_cache.get(word)
-        if cached is not None:
-            return cached
-        syms = list(word)
-        while len(syms) >= 2:
-            ranked = [(self.merge_ranks.get(pair), i) for i, pair in enumerate(itertools.pairwise(syms))]
-            ranked = [(r, i) for r, i in ranked if r is not None]
-            if not ranked:
-                break
-            _, i = min(ranked)
-            a, b = syms[i], syms[i + 1]
-            syms = syms[:i] + _merge_pair(syms[i:], a, b)
-        self._word_cache[word] = syms
-        return syms
+        """A word's symbols (Ch.28): merge its lowest-ranked pair everywhere, again and again (memoised)."""
+        if word not in self._word_cache:
+            store = self._store()
+            if word not in store.row:
+                store.add([word])
+            store.remember(np.array([store.row[word]]))
+        return self._word_cache[word]
 
     def encode_corpus(self, text: str, unk_policy: str = "skip") -> torch.Tensor:
-        """Fast encoder: split into words, merge each distinct word once, look the symbols up."""
-        ids = []
-        for word in _WORD_RE.findall(text):
-            for sym in self._encode_word(word):
-                i = self.stoi.get(sym)
-                if i is not None:
-                    ids.append(i)
-                elif unk_policy == "error":
-                    raise _unknown("BPETokenizer.encode_corpus", sym, len(self.chars))
-        return torch.tensor(ids, dtype=torch.long)
+        """Fast encoder (Ch.28): split into words, encode each distinct word once, and concatenate.
+
+        A symbol outside the vocabulary is skipped, or with ``unk_policy="error"`` raises
+        ``UnknownSymbolError`` (a ``KeyError``) for the first one in the text.
+        """
+        cached = len(self._word_cache)
+        ids = self._store().token_ids(text)
+        unknown = ids < 0
+        if unknown.any():
+            if unk_policy == "error":
+                self._raise_first_unknown(text, cached)
+            ids = ids[~unknown]
+        return torch.from_numpy(ids)
+
+    def _raise_first_unknown(self, text: str, cached: int) -> None:
+        """Raise for the text's first unknown symbol; of the words this text added to the cache (those after
+        the first ``cached``), keep only those met up to it, as the book's word-by-word loop would."""
+        words = _WORD_RE.findall(text)
+        for i, word in enumerate(words):
+            bad = [sym for sym in self._word_cache[word] if sym not in self.stoi]
+            if bad:
+                seen = set(words[:i + 1])
+                self._store().forget([w for w in list(self._word_cache)[cached:] if w not in seen])
+                raise _unknown("BPETokenizer.encode_corpus", bad[0], len(self.chars))
 
     def decode(self, ids) -> str:
         """The text of ``ids``; an id outside the vocabulary raises ``ValueError``."""
@@ -448,6 +346,12 @@ class ByteBPETokenizer(Tokenizer):
     def encode(self, text: str) -> torch.Tensor:
         return torch.tensor(self.tokenizer.encode(text, add_special_tokens=False).ids, dtype=torch.long)
 
+    def encode_corpus(self, text: str) -> torch.Tensor:
+        """A training text's ids: Hugging Face's batch encoder on pieces cut where GPT-2's pre-tokenizer cuts
+        anyway (the ids of the whole text; on one long string it is many times slower)."""
+        encodings = self.tokenizer.encode_batch(_byte_level_pieces(text), add_special_tokens=False)
+        return torch.tensor([i for e in encodings for i in e.ids], dtype=torch.long)
+
     def decode(self, ids) -> str:
         return self.tokenizer.decode(_ids(ids, self.vocab_size, type(self).__name__), skip_special_tokens=False)
 
@@ -490,6 +394,21 @@ def tokenizer_for(kind: str) -> type[Tokenizer]:
     """The class of tokenizer ``kind``; an unknown kind raises ``ConfigError`` naming the known ones."""
     require(kind in TOKENIZERS, lambda n: f"unknown {n('tokenizer')} {kind!r}; expected one of {', '.join(TOKENIZERS)}")
     return TOKENIZERS[kind]
+
+
+# Where whitespace follows non-whitespace, GPT-2's pre-tokenizer always starts a new piece: none of its
+# patterns puts whitespace after anything else, and the whitespace ones look only ahead. (Its whitespace
+# is Unicode's, which is Python's less U+001C-U+001F.)
+_PRE_TOKEN_CUT = re.compile(r"\S(?=[^\S\x1c-\x1f])")
+
+
+def _byte_level_pieces(text: str, size: int = 4096) -> list[str]:
+    """``text`` in pieces of about ``size`` characters, cut where GPT-2's pre-tokenizer cuts anyway."""
+    pieces, start = [], 0
+    while len(text) - start > size and (cut := _PRE_TOKEN_CUT.search(text, start + size - 1)):
+        pieces.append(text[start:cut.end()])
+        start = cut.end()
+    return [*pieces, text[start:]] if start < len(text) else pieces
 
 
 def _check_alphabet(chars) -> list[str]:

@@ -8,6 +8,7 @@ import pytest
 import torch
 from support.cli import TEXT, TINY, fails_cleanly
 
+from mygpt import tokenizer as tokenizer_module
 from mygpt.checkpoint import load_checkpoint
 from mygpt.cli import main
 from mygpt.tokenizer import ByteBPETokenizer, tokenizer_for
@@ -27,6 +28,18 @@ def test_any_text_round_trips(text):
     ids = TRAINED.encode(text)
     assert ids.dtype == torch.long and all(0 <= i < TRAINED.vocab_size for i in ids.tolist())
     assert TRAINED.decode(ids) == text
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(st.characters(codec="utf-8")) | st.text(" \n\ta'sb1!\u3000\u00a0\x1c\x1f"), st.integers(1, 8))
+def test_corpus_encoding_in_pieces_gives_the_whole_texts_ids(text, size):
+    """``encode_corpus`` (``mygpt prepare``) encodes byte-level text in pieces cut where GPT-2's pre-tokenizer
+    cuts anyway: the ids are those of the whole text."""
+    pieces = tokenizer_module._byte_level_pieces(text, size)
+    assert "".join(pieces) == text
+    ids = [i for e in TRAINED.tokenizer.encode_batch(pieces, add_special_tokens=False) for i in e.ids]
+    assert ids == TRAINED.encode(text).tolist()
+    assert TRAINED.encode_corpus(text).tolist() == TRAINED.encode(text).tolist()
 
 
 def test_training_learns_merges_and_end_of_text():

@@ -238,3 +238,13 @@ def test_two_processes_resume_where_they_stopped(tmp_path):
     assert losses(rest.stdout) == losses(straight.stdout)[3:]
     a, b = (torch.load(tmp_path / f"{n}.ckpt", weights_only=True)["model_state_dict"] for n in ("straight", "part"))
     assert all(torch.allclose(a[k], b[k], atol=1e-6, rtol=0) for k in a)
+
+
+def test_workers_forget_what_a_one_process_prepare_left_behind(tmp_path):
+    """A one-worker prepare encodes in this process; workers forked afterwards must not keep its tokenizer."""
+    corpus(tmp_path / "a.txt", 3000, seed=1)
+    prepare([str(tmp_path / "a.txt")], str(tmp_path / "char"), "char", workers=1)
+    meta = prepare([str(tmp_path / "a.txt")], str(tmp_path / "bpe"), "bpe", workers=2, num_merges=40,
+                   bpe_train_bytes=3000)
+    text = (tmp_path / "a.txt").read_text()
+    assert meta["tokens"] == len(BPETokenizer.from_corpus(text[:3000], 40).encode_corpus(text))

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
@@ -35,9 +36,12 @@ def _alive(pid: int) -> bool:
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> Path:
+    """~14 MB of two million distinct random words: the BPE encoder's word cache cannot help, so the
+    workers encode for seconds (a text of a few thousand repeated words is encoded before a signal comes)."""
     directory = tmp_path_factory.mktemp("signals")
-    words = [f"w{i}x{i % 7}" for i in range(5000)]
-    (directory / "big.txt").write_text((" ".join(words) + "\n") * 400, encoding="utf-8")  # ~14 MB
+    letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
+    words = letters[np.random.default_rng(0).integers(0, 26, (2_000_000, 6))]
+    (directory / "big.txt").write_text(" ".join(map("".join, words)) + "\n", encoding="utf-8")
     return directory
 
 

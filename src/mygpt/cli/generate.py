@@ -20,7 +20,6 @@ from .common import (
     DEVICES,
     FAST_HELP,
     PRECISION_HELP,
-    HelpFormatter,
     add_below,
 )
 
@@ -33,8 +32,7 @@ _ESCAPES = {"n": "\n", "t": "\t", "\\": "\\"}
 
 def add_parser(sub) -> None:
     """Register ``mygpt generate`` (the book's options in its order, then mygpt's)."""
-    g = sub.add_parser("generate", help="Generate text from a checkpoint.", description=DESCRIPTION,
-                       formatter_class=HelpFormatter)
+    g = sub.add_parser("generate", help="Generate text from a checkpoint.", description=DESCRIPTION)
     add_below(g, "--checkpoint", required=True, help="Checkpoint written by `mygpt train`.")
     add_below(g, "--prompt", required=True,
               help="Text to continue; only characters the model saw in training.")
@@ -68,7 +66,7 @@ def add_parser(sub) -> None:
                    help="For each generated token, print on stderr its probability (as sampled, and the "
                         f"model's own before temperature/top-k/top-p) and the {SHOWN_ALTERNATIVES} most "
                         "likely tokens: as text lines, or 'json' (one object per line). stdout is "
-                        "unchanged.")
+                        "unchanged. Default: off; given without a value: text.")
     g.set_defaults(func=_generate_command)
 
 

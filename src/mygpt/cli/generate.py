@@ -54,9 +54,10 @@ def add_parser(sub) -> None:
                         "add up to at least P (0 < P <= 1), e.g. 0.9; a --top-k as large as the vocabulary "
                         "lets top-p alone decide. Default: off.")
     g.add_argument("--num-samples", type=int, default=1, metavar="N",
-                   help="Samples to draw, one after the other; sample i (from 0) uses seed --seed + i, so "
-                        "`--seed S+i` alone reprints it. With N > 1 each starts with a line "
-                        "'--- sample i/N (seed S+i) ---'. Default: 1.")
+                   help="Samples to draw, one after the other, numbered from 1 (in the headers and in "
+                        "--show-probs): sample 1 uses --seed S, sample 2 S+1, and so on, so `--seed S+1` "
+                        "alone reprints sample 2. With N > 1 each starts with a line "
+                        "'--- sample 2/N (seed S+1) ---'. Default: 1.")
     g.add_argument("--stop", action="append", default=[], metavar="STR",
                    help="End a sample where this text appears in the generated text; the stop text itself is "
                         "not printed. "
@@ -123,16 +124,17 @@ def _generate_command(args: argparse.Namespace) -> None:
         for i in range(request.num_samples):
             if request.num_samples > 1:
                 print(f"--- sample {i + 1}/{request.num_samples} (seed {request.seed + i}) ---")
-            _sample(model, tokenizer, request, device, precision, i)
+            _sample(model, tokenizer, request, device, precision, i + 1)
     except KeyboardInterrupt:
         sys.stdout.flush()
         print("mygpt: interrupted; the text printed so far is kept", file=sys.stderr)
         sys.exit(130)
 
 
-def _sample(model, tokenizer, request: Request, device: torch.device, precision: str, index: int) -> None:
-    """Seed, print the prompt, then stream the continuation to stdout; end the sample with a newline."""
-    seed = request.seed + index
+def _sample(model, tokenizer, request: Request, device: torch.device, precision: str, number: int) -> None:
+    """Sample ``number`` (from 1, as everywhere): seed, print the prompt, then stream the continuation to
+    stdout; end the sample with a newline."""
+    seed = request.seed + number - 1
     set_seed(seed)
     ids = tokenizer.encode(request.prompt).unsqueeze(0).to(device)
     _write(tokenizer.decode(ids[0]))
@@ -141,9 +143,9 @@ def _sample(model, tokenizer, request: Request, device: torch.device, precision:
                    top_p=request.top_p)
     try:
         with forward_precision(device, precision):
-            for number, step in enumerate(steps, 1):
+            for step_number, step in enumerate(steps, 1):
                 if request.show_probs:
-                    _show_probs(step, tokenizer, request.show_probs, number, index, seed)
+                    _show_probs(step, tokenizer, request.show_probs, step_number, number, seed)
                 _write(text.push(step.ids[0, 0]))
                 if text.stopped:
                     break
@@ -151,8 +153,9 @@ def _sample(model, tokenizer, request: Request, device: torch.device, precision:
         _write(text.finish() + "\n")
 
 
-def _show_probs(step: Step, tokenizer, form: str, number: int, index: int, seed: int) -> None:
-    """One line on stderr: the token drawn, its probability, and the most likely alternatives."""
+def _show_probs(step: Step, tokenizer, form: str, number: int, sample: int, seed: int) -> None:
+    """One line on stderr: the token drawn (step ``number`` of sample ``sample``, both from 1), its
+    probability, and the most likely alternatives."""
     probs = step.probs[0].float()
     model_probs = F.softmax(step.logits[0].float(), dim=-1)
     chosen = int(step.ids[0, 0])
@@ -162,11 +165,11 @@ def _show_probs(step: Step, tokenizer, form: str, number: int, index: int, seed:
         return {"id": i, "token": tokenizer.decode([i]), "p": probs[i].item(), "model_p": model_probs[i].item()}
 
     if form == "json":
-        line = json.dumps({"sample": index, "seed": seed, "step": number, **entry(chosen),
+        line = json.dumps({"sample": sample, "seed": seed, "step": number, **entry(chosen),
                            "top": [entry(i) for i in top]}, ensure_ascii=False)
     else:
         chosen_entry = entry(chosen)
         alternatives = ", ".join(f"{e['token']!r} {e['p']:.4f}" for e in map(entry, top))
-        line = (f"sample {index + 1} step {number}: {chosen_entry['token']!r} p={chosen_entry['p']:.4f} "
+        line = (f"sample {sample} step {number}: {chosen_entry['token']!r} p={chosen_entry['p']:.4f} "
                 f"(model {chosen_entry['model_p']:.4f}) | top: {alternatives}")
     print(line, file=sys.stderr, flush=True)

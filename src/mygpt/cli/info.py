@@ -5,6 +5,7 @@ import os
 import textwrap
 
 from ..checkpoint import read_checkpoint, rebuild, saved_tokenizer_kind
+from .train import BATCH_SEED_OFFSET
 
 DESCRIPTION = ("Describe a checkpoint: file size, the torch version that saved it, the tokenizer and its "
                "vocabulary, the model's configuration, its parameters by module, and the training state "
@@ -58,8 +59,20 @@ def _training_lines(ckpt: dict) -> list[str]:
              + (f" ({' and '.join(saved)} state saved)" if saved else "")]
     settings = state.get("train_config")
     if isinstance(settings, dict):
-        lines.append(_wrapped("  ", settings))
+        if isinstance(settings.get("seed"), int):
+            lines.append(_seed_line(settings["seed"]))
+        lines.append(_wrapped("  ", {("batch_seed" if k == "seed" else k): v for k, v in settings.items()}))
     return lines
+
+
+def _seed_line(batch_seed: int) -> str:
+    """The seed as the user gave it to ``mygpt train --seed`` (the batches drew from it + 42), and the batch
+    seed it was turned into, labelled; a batch seed below 42 was set through ``TrainConfig`` directly."""
+    seed = batch_seed - BATCH_SEED_OFFSET
+    if seed < 0:
+        return f"  seed: none given to mygpt train (batch_seed={batch_seed}, set in TrainConfig)"
+    return (f"  seed: {seed} (mygpt train --seed {seed}; the batches and dropout drew from batch_seed={batch_seed}"
+            f" = seed + {BATCH_SEED_OFFSET})")
 
 
 def _info_command(args: argparse.Namespace) -> None:

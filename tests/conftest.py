@@ -1,5 +1,6 @@
 """Shared fixtures: Tiny Shakespeare, the book's experiment workspace, and global state kept clean."""
 
+import signal
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,24 @@ def book_dir(tmp_path_factory) -> Workspace:
     if source is not None:
         (directory / "tinyshakespeare.txt").symlink_to(source)
     return Workspace(directory)
+
+
+@pytest.fixture
+def ctrl_c_reaches_children():
+    """Child processes started in the test take SIGINT as a terminal's Ctrl-C, however the suite was started.
+
+    A suite run in the background by a shell without job control (``pytest &`` in a script, some CI
+    runners) starts with SIGINT ignored, every child inherits that, and Python keeps an inherited
+    "ignore" (as every POSIX program should: that is how background jobs survive Ctrl-C). A test that
+    Ctrl-Cs a child would then wait for a child that never hears it. While this fixture is active SIGINT
+    is handled here, and a handled signal is reset to its default in a child at ``exec``.
+    """
+    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    if ignored:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @pytest.fixture(autouse=True)

@@ -8,16 +8,15 @@ so it loads with ``weights_only=True`` like the rest. Without a training state, 
 writes exactly the book's payload.
 """
 
-import contextlib
 import os
-import tempfile
 
 import torch
 
 from .config import GPTConfig
 from .errors import CheckpointError
+from .files.outputs import OutputKind, write_output
 from .model import GPT
-from .tokenizer import Tokenizer, tokenizer_for
+from .tokenizer import Tokenizer, tokenizer_from_state
 
 _RECREATE = "re-create it with `mygpt train`"
 
@@ -55,8 +54,13 @@ _BOOK_SHAPE = ("vocab_size", "embed_dim", "num_heads", "num_layers", "max_seq_le
 
 
 def model_config(ckpt: dict) -> GPTConfig:
-    """The ``GPTConfig`` stored in a checkpoint payload, with the book's defaults for older formats."""
+    """The ``GPTConfig`` stored in a checkpoint payload, with the book's defaults for older formats.
+
+    ``GPTConfig`` checks every value (``ConfigError``, a ``ValueError``); a missing key is a ``KeyError``.
+    """
     config = ckpt["config"]
+    if not isinstance(config, dict):
+        raise TypeError("its config is not a mapping")
     missing = [key for key in _BOOK_SHAPE if key not in config]
     if missing:
         raise KeyError(missing[0])
@@ -73,11 +77,20 @@ def saved_tokenizer_state(ckpt: dict) -> dict:
     return ckpt.get("tokenizer_state") or {"chars": ckpt.get("tokenizer_chars")}
 
 
+def _load_tokenizer(ckpt: dict, kind: str) -> Tokenizer:
+    """The payload's tokenizer, checked (``tokenizer_from_state``). A char tokenizer is read from
+    ``tokenizer_chars``, the key the book's own loader reads, so a file the book would misread is refused."""
+    state = {"chars": ckpt.get("tokenizer_chars")} if kind == "char" else saved_tokenizer_state(ckpt)
+    return tokenizer_from_state(kind, state)
+
+
 def save_checkpoint(model, tokenizer, path: str, training_state: dict | None = None) -> None:
     """Write model weights, tokenizer and config to ``path`` atomically (unique temp file, fsync, rename).
 
-    A previous file at ``path`` survives an interrupted or failed save and no temporary file is left;
-    a failed write (disk full, I/O error) raises ``CheckpointError``.
+    Goes through mygpt's guarded way out (``files.outputs``): a file at ``path`` that is not a mygpt
+    checkpoint is never replaced, and a path another process is writing is refused. A previous file
+    at ``path`` survives an interrupted or failed save and no temporary file is left; a failed write
+    (disk full, I/O error) raises ``CheckpointError``.
     """
     kind, state = tokenizer_state(tokenizer)
     payload = {
@@ -91,57 +104,30 @@ def save_checkpoint(model, tokenizer, path: str, training_state: dict | None = N
         payload["torch_version"] = str(torch.__version__)
         payload["training_state"] = training_state
     try:
-        _write_atomically(payload, path)
+        write_output(path, CHECKPOINT, lambda f: torch.save(payload, f))
     except OSError as err:
         raise CheckpointError(f"could not save the checkpoint {path}: {err.strerror or _reason(err)}; "
                               "the previous file there (if any) is intact") from err
 
 
-def _write_atomically(payload: dict, path: str) -> None:
-    """``torch.save`` into a temporary file of its own next to ``path``, flushed to disk, then renamed.
-
-    The unique name lets two processes save to one path without clobbering each other's half-written
-    file; fsync before the rename means a crash leaves either the old file or the complete new one.
-    """
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600 would make checkpoints private to their owner
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)
-        raise
-    _fsync_directory(directory)
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _fsync_directory(directory: str) -> None:
-    """Make the rename itself durable where the platform allows opening a directory."""
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def is_checkpoint(path: str) -> bool:
-    """Whether ``path`` holds a readable mygpt checkpoint (a file ``mygpt train`` may replace)."""
+    """Whether ``path`` holds a mygpt checkpoint (a file mygpt may replace).
+
+    Only the file's structure is read (its tensors are memory-mapped, not loaded), so asking is
+    cheap however large the checkpoint; files in torch's legacy format are read whole.
+    """
     try:
-        read_checkpoint(path)
-    except CheckpointError:
-        return False
-    return True
+        ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # noqa: BLE001 - not a zip-format torch file, or no torch file at all
+        try:
+            read_checkpoint(path)
+        except CheckpointError:
+            return False
+        return True
+    return isinstance(ckpt, dict) and "model_state_dict" in ckpt and "config" in ckpt
+
+
+CHECKPOINT = OutputKind("a mygpt checkpoint", "checkpoints", is_checkpoint, CheckpointError)
 
 
 def read_checkpoint(path: str) -> dict:
@@ -174,15 +160,34 @@ def load_checkpoint(path: str) -> tuple[GPT, Tokenizer]:
 
 def saved_tokenizer_kind(ckpt: dict) -> str:
     """The tokenizer kind a checkpoint payload names ("char", the book's first format, when none)."""
-    return ckpt["config"].get("tokenizer_kind", ckpt.get("tokenizer_kind", "char"))
+    config = ckpt["config"] if isinstance(ckpt.get("config"), dict) else {}
+    return config.get("tokenizer_kind", ckpt.get("tokenizer_kind", "char"))
 
 
-def rebuild(ckpt: dict, path: str) -> tuple[GPT, Tokenizer]:
-    """The model (on CPU, training mode) and tokenizer of a payload ``read_checkpoint`` returned."""
+def non_finite_weights(model) -> list[str]:
+    """The names of the model's parameters that hold NaN or infinite values (its masks hold -inf by design)."""
+    return [name for name, t in model.named_parameters() if not bool(torch.isfinite(t).all())]
+
+
+def rebuild(ckpt: dict, path: str, finite: bool = True) -> tuple[GPT, Tokenizer]:
+    """The model (on CPU, training mode) and tokenizer of a payload ``read_checkpoint`` returned.
+
+    Everything is checked: the config's types and values, the tokenizer's state, the weights' names
+    and shapes against the config and (unless ``finite=False``) that they hold no NaN or infinity,
+    which no sampling or evaluation survives. A problem raises ``CheckpointError`` naming it.
+    """
     try:
-        tokenizer = tokenizer_for(saved_tokenizer_kind(ckpt)).from_state(saved_tokenizer_state(ckpt))
+        tokenizer = _load_tokenizer(ckpt, saved_tokenizer_kind(ckpt))
         model = GPT.from_config(model_config(ckpt))
+        if not isinstance(ckpt["model_state_dict"], dict):
+            raise TypeError("model_state_dict is not a mapping")
         model.load_state_dict(ckpt["model_state_dict"])
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
         raise CheckpointError(f"checkpoint {path} is inconsistent ({_reason(err)}); {_RECREATE}") from err
+    bad = non_finite_weights(model) if finite else []
+    if bad:
+        named = f"{', '.join(bad[:3])}{', ...' if len(bad) > 3 else ''}"
+        raise CheckpointError(lambda n: f"checkpoint {path} holds NaN or infinite weights ({named}): it cannot "
+                                        "predict anything; use an earlier checkpoint of the run or train again "
+                                        f"(a lower {n('lr')} or {n('max_grad_norm')} 1.0)")
     return model, tokenizer

@@ -80,6 +80,20 @@ def _zero_or_more(values: dict, *names: str) -> None:
                f"{n(name)} must be 0 or more (got {value}); 0 switches it off")
 
 
+def _booleans(values: dict, *names: str, none_too: bool = False) -> None:
+    """``True`` or ``False`` only: ``fast="no"`` is truthy and would turn the option on."""
+    for name in names:
+        value = values[name]
+        require(isinstance(value, bool) or (none_too and value is None),
+               lambda n, name=name, value=value: f"{n(name)} must be True or False"
+                                                 f"{' (or None)' if none_too else ''} (got {value!r})")
+
+
+def _real(value) -> bool:
+    """A number that is not a bool (``True`` would pass as 1)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _one_of(values: dict, name: str, choices: tuple[str, ...]) -> None:
     value = values[name]
     require(value in choices, lambda n: f"unknown {n(name)}: {value!r} (expected "
@@ -118,14 +132,13 @@ class GPTConfig(_FromDict):
             values["num_kv_heads"] = self.num_heads
         _at_least_one(values, "vocab_size", "embed_dim", "num_heads", "num_layers", "max_seq_len",
                       "num_kv_heads")
-        require(0.0 <= self.dropout < 1.0, lambda n: f"{n('dropout')} must be in [0, 1) (got {self.dropout}), "
+        require(_real(self.dropout) and 0.0 <= self.dropout < 1.0,
+               lambda n: f"{n('dropout')} must be in [0, 1) (got {self.dropout!r}), "
                                                     "e.g. 0.1")
         _one_of(values, "norm_type", NORM_TYPES)
         _one_of(values, "position_type", POSITION_TYPES)
         _one_of(values, "gelu", GELU_TYPES)
-        for name in ("attn_bias", "store_masks"):
-            require(isinstance(values[name], bool),
-                   lambda n, name=name: f"{n(name)} must be True or False (got {values[name]!r})")
+        _booleans(values, "attn_bias", "store_masks")
         C, H, KV = self.embed_dim, self.num_heads, self.num_kv_heads
         require(C % H == 0, lambda n: f"{n('embed_dim')} {C} is not divisible by {n('num_heads')} {H}; "
                                      f"choose an {n('embed_dim')} that is a multiple of {H} "
@@ -176,13 +189,15 @@ class TrainConfig(_FromDict):
         _at_least_one(values, "steps", "batch_size", "seq_len", "print_every", "grad_accum")
         self.check_parts(1)
         _zero_or_more(values, "val_every", "checkpoint_every", "warmup")
-        require(isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0,
-               lambda n: f"{n('lr')} must be a positive number (got {self.lr}); the default is 1e-3")
-        require(math.isfinite(self.max_grad_norm) and self.max_grad_norm >= 0,
+        require(_real(self.lr) and math.isfinite(self.lr) and self.lr > 0,
+               lambda n: f"{n('lr')} must be a positive number (got {self.lr!r}); the default is 1e-3")
+        require(_real(self.max_grad_norm) and math.isfinite(self.max_grad_norm) and self.max_grad_norm >= 0,
                lambda n: f"{n('max_grad_norm')} must be 0 or more (got {self.max_grad_norm}); "
                          "0 disables clipping")
         _one_of(values, "precision", PRECISIONS)
         _one_of(values, "schedule", SCHEDULES)
+        _booleans(values, "fast")
+        _booleans(values, "compile", none_too=True)
         if self.schedule == "cosine" and self.warmup >= self.steps:
             peak = max(cosine_warmup_lr(s, self.warmup, self.steps, self.lr) for s in (self.steps - 1, self.steps))
             notify(lambda n: f"{n('warmup')} {self.warmup} is not shorter than {n('steps')} {self.steps}: the "

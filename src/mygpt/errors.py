@@ -54,6 +54,19 @@ class CheckpointError(MyGPTError):
     """A checkpoint that is missing, corrupt, truncated, or not a mygpt checkpoint."""
 
 
+class OutputError(MyGPTError):
+    """A path mygpt will not write: a file that is not its own, one another process is writing, or a
+    folder where no file can be created (see ``files.outputs``)."""
+
+
+class StdoutError(MyGPTError):
+    """stdout cannot be written (a full disk, an I/O error): what the command prints is lost."""
+
+
+class MetricsError(MyGPTError):
+    """A metrics file (``NAME.metrics.jsonl``) that is missing, unreadable or not what ``mygpt train`` writes."""
+
+
 class ResourceError(MyGPTError):
     """A run that cannot fit the machine: memory for its shapes, or disk for its checkpoint."""
 

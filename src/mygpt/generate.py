@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from .errors import require
+from .fast.weight_copies import kept_copies
 from .model import check_ids
 
 
@@ -56,6 +57,16 @@ def _check_prompt(prompt_ids: torch.Tensor, vocab_size: int | None) -> None:
             "token to continue, e.g. the id of a newline")
 
 
+def _scaled(logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """``logits / temperature`` (Ch.15); a row whose quotient overflows (a temperature such as 1e-39) gets
+    the limit of that division as the temperature goes to 0 instead: 0 for its largest logits, ``-inf``
+    elsewhere, so the draw is greedy (ties shared) rather than NaN. Other rows are the book's, bit for bit."""
+    scaled = logits / temperature
+    overflowed = torch.isinf(scaled).any(dim=-1, keepdim=True) & torch.isfinite(logits).all(dim=-1, keepdim=True)
+    limit = torch.where(logits == logits.max(dim=-1, keepdim=True).values, 0.0, float("-inf")).to(scaled.dtype)
+    return torch.where(overflowed, limit, scaled)
+
+
 def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
                 top_p: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Choose the next token of each row from last-position ``logits`` ``(B, V)``: ``(ids (B, 1), probs (B, V))``.
@@ -68,7 +79,7 @@ def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int | Non
     if temperature == 0:
         ids = logits.argmax(dim=-1, keepdim=True)
         return ids, torch.zeros_like(logits, dtype=torch.float32).scatter_(-1, ids, 1.0)
-    logits = logits / temperature
+    logits = _scaled(logits, temperature)
     if top_k is not None:
         kth = torch.topk(logits, min(top_k, logits.shape[-1])).values[:, -1:]
         logits[logits < kth] = float("-inf")
@@ -116,22 +127,23 @@ def _steps(model, ids: torch.Tensor, max_new_tokens: int, temperature: float, to
     length = ids.shape[1]
     cache = model.new_cache() if use_cache else None
     done = None
-    for _ in range(max_new_tokens):
-        if cache is not None and length <= window_len:
-            logits, _ = model(ids[:, cache.length:], cache=cache)
-        else:
-            logits, _ = model(ids[:, -window_len:])
-        logits = logits[:, -1, :]
-        next_ids, probs = sample_next(logits, temperature, top_k, top_p)
-        if stops is not None:
-            if done is not None:
-                next_ids = torch.where(done, ids[:, -1:], next_ids)  # a stopped row repeats its stop id
-            done = torch.isin(next_ids, stops)
-        ids = torch.cat([ids[:, -window_len:], next_ids], dim=1)
-        length += 1
-        yield Step(next_ids, probs, logits)
-        if done is not None and bool(done.all()):
-            return
+    with kept_copies(model):  # the weights stay as they are while this stream draws
+        for _ in range(max_new_tokens):
+            if cache is not None and length <= window_len:
+                logits, _ = model(ids[:, cache.length:], cache=cache)
+            else:
+                logits, _ = model(ids[:, -window_len:])
+            logits = logits[:, -1, :]
+            next_ids, probs = sample_next(logits, temperature, top_k, top_p)
+            if stops is not None:
+                if done is not None:
+                    next_ids = torch.where(done, ids[:, -1:], next_ids)  # a stopped row repeats its stop id
+                done = torch.isin(next_ids, stops)
+            ids = torch.cat([ids[:, -window_len:], next_ids], dim=1)
+            length += 1
+            yield Step(next_ids, probs, logits)
+            if done is not None and bool(done.all()):
+                return
 
 
 def generate(model, prompt_ids: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,

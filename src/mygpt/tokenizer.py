@@ -436,6 +436,9 @@ class ByteBPETokenizer(Tokenizer):
         tk = require_tokenizers()
         tokenizer = tk.Tokenizer(tk.models.BPE())
         _byte_level(tokenizer)
+        # Each merge joins two symbols of the text, so a text of n bytes cannot learn more than n merges:
+        # asking for fewer changes nothing, and keeps a huge count from overflowing the trainer.
+        num_merges = max(0, min(num_merges, len(text.encode("utf-8"))))
         trainer = tk.trainers.BpeTrainer(vocab_size=257 + num_merges, show_progress=False,
                                          initial_alphabet=tk.pre_tokenizers.ByteLevel.alphabet(),
                                          special_tokens=[END_OF_TEXT])
@@ -487,4 +490,70 @@ def tokenizer_for(kind: str) -> type[Tokenizer]:
     """The class of tokenizer ``kind``; an unknown kind raises ``ConfigError`` naming the known ones."""
     require(kind in TOKENIZERS, lambda n: f"unknown {n('tokenizer')} {kind!r}; expected one of {', '.join(TOKENIZERS)}")
     return TOKENIZERS[kind]
+
+
+def _check_alphabet(chars) -> list[str]:
+    if not isinstance(chars, list) or not chars:
+        raise ValueError("its alphabet (chars) must be a non-empty list of characters")
+    bad = next((c for c in chars if not isinstance(c, str) or len(c) != 1), None)
+    if bad is not None or len(set(chars)) != len(chars):
+        raise ValueError(f"its alphabet (chars) must hold distinct single characters (found {bad!r})"
+                         if bad is not None else "its alphabet (chars) lists a character twice")
+    return chars
+
+
+def _check_merges(chars: list[str], merges) -> list[tuple[str, str]]:
+    if not isinstance(merges, list):
+        raise TypeError("its merges must be a list of pairs")
+    known = set(chars)
+    for i, merge in enumerate(merges):
+        if not (isinstance(merge, list | tuple) and len(merge) == 2 and all(isinstance(p, str) for p in merge)):
+            raise ValueError(f"merge {i} is not a pair of strings (got {str(merge)[:40]})")
+        if merge[0] not in known or merge[1] not in known:
+            raise ValueError(f"merge {i} joins {merge[0]!r} and {merge[1]!r}, which no earlier symbol spells")
+        known.add(merge[0] + merge[1])
+    return [tuple(m) for m in merges]
+
+
+def tokenizer_from_state(kind: str, state) -> Tokenizer:
+    """The tokenizer of ``kind`` rebuilt from what was saved of it (its class's ``state()``), checked first.
+
+    ``state``: ``{"chars": [...]}`` (char), ``{"chars": [...], "merges": [[a, b], ...]}`` (bpe) or
+    ``{"json": text}`` (bytebpe, a ``tokenizer.json``). A state that cannot be a tokenizer of that kind
+    (wrong types, repeated or multi-character symbols, a merge of unknown symbols, malformed JSON)
+    raises ``ValueError`` (``TypeError`` for a wrong type) saying what is wrong; loaders add the file's name.
+    """
+    if kind not in TOKENIZERS:
+        raise ValueError(f"unknown tokenizer kind {kind!r} (expected one of {', '.join(TOKENIZERS)})")
+    if not isinstance(state, dict):
+        raise TypeError("the tokenizer's state is not a mapping")
+    if kind == "bytebpe":
+        text = state.get("json")
+        if not isinstance(text, str):
+            raise ValueError("the byte-level tokenizer's tokenizer.json text is missing")
+        ByteBPETokenizer.check_available()
+        try:
+            return ByteBPETokenizer.from_state({"json": text})
+        except Exception as err:  # the Rust library raises plain Exceptions
+            raise ValueError(f"its tokenizer.json is malformed ({str(err).splitlines()[0][:100]})") from err
+    chars = _check_alphabet(state.get("chars"))
+    if kind == "char":
+        if state.get("merges"):
+            raise ValueError("it holds merges: it is a BPE tokenizer, not a char one")
+        return CharTokenizer.from_state({"chars": chars})
+    return BPETokenizer.from_state({"chars": chars, "merges": _check_merges(chars, state.get("merges"))})
+
+
+def load_tokenizer_file(path: str, kind: str):
+    """The tokenizer ``kind`` saved at ``path`` (its ``save``), checked: ``ValueError``, ``TypeError`` or
+    ``OSError`` (``UnicodeDecodeError`` is a ``ValueError``) if it cannot be one."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    if kind == "bytebpe":
+        return tokenizer_from_state(kind, {"json": text})
+    try:
+        state = json.loads(text)
+    except ValueError as err:
+        raise ValueError(f"it is not JSON ({err})") from err
+    return tokenizer_from_state(kind, state)
 

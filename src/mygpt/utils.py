@@ -2,6 +2,7 @@
 schedule, evaluation mode."""
 
 import contextlib
+import hashlib
 import math
 import numbers
 import os
@@ -148,13 +149,24 @@ def estimate_val_loss(model, val_data: torch.Tensor, batch_size: int, seq_len: i
     Draws from the global generator (one ``randint`` per batch), so it shifts later training batches.
     Builds no autograd graph; the losses are the same as with gradients tracked.
     """
+    from .fast.weight_copies import kept_copies
+
     losses = []
-    with evaluating(model):
+    with evaluating(model), kept_copies(model):
         for _ in range(n_eval_batches):
             x, y = get_batch(val_data, batch_size, seq_len)
             _, loss = model(x, y)
             losses.append(loss.item())
     return sum(losses) / len(losses)
+
+
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes, read a megabyte at a time (hex)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def cache_dir() -> Path:

@@ -173,7 +173,7 @@ POSIX_ONLY = pytest.mark.skipif(sys.platform == "win32", reason="uses SIGINT and
 
 
 @POSIX_ONLY
-def test_a_billion_tokens_stream_at_once_and_ctrl_c_keeps_them(ckpt, tmp_path):
+def test_a_billion_tokens_stream_at_once_and_ctrl_c_keeps_them(ckpt, tmp_path, ctrl_c_reaches_children):
     env = {**os.environ, "LANG": "C.UTF-8", "PYTHONIOENCODING": "utf-8"}
     process = subprocess.Popen(
         [sys.executable, "-m", "mygpt", "generate", "--checkpoint", "tiny.ckpt", "--prompt", "To",

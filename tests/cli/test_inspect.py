@@ -38,7 +38,8 @@ def _png_size(path) -> tuple[int, int]:
 
 
 def test_train_writes_the_metrics_file_and_keeps_stdout(run):
-    records = [json.loads(line) for line in (run / "tiny.metrics.jsonl").read_text().splitlines()]
+    header, *records = [json.loads(line) for line in (run / "tiny.metrics.jsonl").read_text().splitlines()]
+    assert header == {"metrics_of": "tiny.ckpt"}
     assert [r["step"] for r in records] == [1, 2, 3, 4]
     assert [r["val_loss"] is not None for r in records] == [False, False, True, True]
 

@@ -28,7 +28,7 @@ def test_the_command_line_is_resolved_once_into_frozen_objects(tmp_path):
 
 
 CHECKS = {  # every check a one-process run meets (``check_parts`` too with several processes)
-    preflight_module: ("check_new_file", "check_output", "check_training_memory", "check_disk_space",
+    preflight_module: ("check_new_file", "check_run_outputs", "check_training_memory", "check_disk_space",
                        "resumable_state", "check_resume"),
     TrainConfig: ("check_parts", "check_model", "check_data"),
 }

@@ -83,7 +83,8 @@ def test_training_writes_state_for_an_exact_resume(tmp_path):
 def test_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
     tokenizer = CharTokenizer.from_text(TEXT)
     path = tmp_path / "m.ckpt"
-    path.write_bytes(b"previous")
+    save_checkpoint(tiny_model(tokenizer.vocab_size), tokenizer, str(path))
+    previous = path.read_bytes()
 
     def broken_save(obj, f):
         f.write(b"half")
@@ -92,7 +93,17 @@ def test_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
     monkeypatch.setattr(torch, "save", broken_save)
     with pytest.raises(CheckpointError, match="No space left on device; the previous file there"):
         save_checkpoint(tiny_model(tokenizer.vocab_size), tokenizer, str(path))
-    assert path.read_bytes() == b"previous" and os.listdir(tmp_path) == ["m.ckpt"]
+    assert path.read_bytes() == previous and os.listdir(tmp_path) == ["m.ckpt"]
+
+
+@pytest.mark.parametrize("content", [b"my notes", b"", TEXT.encode()])
+def test_save_never_replaces_a_file_that_is_not_a_checkpoint(tmp_path, content):
+    tokenizer = CharTokenizer.from_text(TEXT)
+    path = tmp_path / "notes.txt"
+    path.write_bytes(content)
+    with pytest.raises(CheckpointError, match="notes.txt exists and is not a mygpt checkpoint"):
+        save_checkpoint(tiny_model(tokenizer.vocab_size), tokenizer, str(path))
+    assert path.read_bytes() == content and os.listdir(tmp_path) == ["notes.txt"]
 
 
 class _RunsCode:

@@ -29,6 +29,11 @@ def test_configs_are_frozen():
     ({"max_grad_norm": -1.0}, "max_grad_norm must be 0 or more", "--max-grad-norm must be 0 or more"),
     ({"schedule": "linear"}, "unknown schedule: 'linear'", "unknown --schedule: 'linear'"),
     ({"batch_size": 2.5}, "batch_size must be a whole number (got 2.5)", "--batch-size must be a whole"),
+    ({"fast": "no"}, "fast must be True or False (got 'no')", "--fast must be True or False"),
+    ({"fast": 1}, "fast must be True or False (got 1)", "--fast must be True or False"),
+    ({"compile": "yes"}, "compile must be True or False (or None) (got 'yes')", "--compile must be"),
+    ({"lr": True}, "lr must be a positive number (got True)", "--lr must be a positive number"),
+    ({"max_grad_norm": "1"}, "max_grad_norm must be 0 or more", "--max-grad-norm must be 0 or more"),
 ])
 def test_train_config_rules(kwargs, field_words, flag_words):
     with pytest.raises(ConfigError) as info:
@@ -64,3 +69,13 @@ def test_field_help_names_settings_the_callers_way():
     assert "{" not in field_help(TrainConfig, "seq_len")
     assert field_help(TrainConfig, "seq_len", flag).endswith("context window --max-seq-len.")
     assert all(f.metadata.get("help") for cls in (GPTConfig, TrainConfig) for f in dataclasses.fields(cls))
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"dropout": "0.1"}, "dropout must be in [0, 1) (got '0.1')"),
+    ({"attn_bias": "False"}, "attn_bias must be True or False (got 'False')"),
+    ({"store_masks": 0}, "store_masks must be True or False (got 0)"),
+])
+def test_model_config_refuses_values_of_the_wrong_type(kwargs, words):
+    with pytest.raises(ConfigError, match=words.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
+        GPTConfig(65, **kwargs)

@@ -1,6 +1,7 @@
 """What ``mygpt train`` refuses or survives, each in one line: failed saves, unwritable or foreign
 outputs, a second run on the same output, shapes that cannot fit, a diverging loss, silent options."""
 
+import contextlib
 import errno
 import os
 import warnings
@@ -18,7 +19,7 @@ from mygpt.checkpoint import read_checkpoint
 from mygpt.cli import main
 from mygpt.config import GPTConfig, TrainConfig
 from mygpt.errors import MyGPTWarning, TrainingError
-from mygpt.files.outputs import output_lock
+from mygpt.files.outputs import LOCK_MARK, fcntl, output_lock
 from mygpt.train.guards import LossWatch, RunSaver
 from mygpt.train.memory import count_parameters
 
@@ -110,11 +111,36 @@ def test_too_little_disk_space_is_found_before_training(workdir, capsys, monkeyp
     fails_cleanly(["train", "text.txt", *TINY, "--output", "new.ckpt"], capsys, "MiB are free")
 
 
+@contextlib.contextmanager
+def held_by_another_process(path: str):
+    """``<path>.lock`` held as another process holds it: flock on an open file of its own."""
+    fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    os.write(fd, LOCK_MARK)
+    try:
+        yield
+    finally:
+        os.remove(path + ".lock")
+        os.close(fd)
+
+
+@pytest.mark.skipif(fcntl is None, reason="no flock")
 def test_a_second_run_on_the_same_output_is_refused(workdir, capsys):
-    with output_lock("old.ckpt"):
+    with held_by_another_process("old.ckpt"):
         fails_cleanly(["train", "text.txt", *TINY, "--output", "old.ckpt"], capsys,
                       "--output old.ckpt is in use by another training run")
+    with held_by_another_process("old.metrics.jsonl"):
+        fails_cleanly(["train", "text.txt", *TINY, "--output", "old.pt"], capsys,
+                      "old.metrics.jsonl is in use by another training run")
     main(["train", "text.txt", *TINY, "--output", "old.ckpt"])  # free again once the first run ends
+    assert _no_temporary_files(workdir)
+
+
+@pytest.mark.skipif(fcntl is None, reason="no flock")
+def test_a_lock_held_by_this_process_nests(workdir):
+    with output_lock("old.ckpt"):
+        main(["train", "text.txt", *TINY, "--output", "old.ckpt"])
+        assert (workdir / "old.ckpt.lock").exists()
     assert _no_temporary_files(workdir)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from ..errors import require
+from ..fast.weight_copies import kept_copies
 from ..utils import evaluating
 
 
@@ -71,7 +72,7 @@ def evaluate(model, ids: torch.Tensor, seq_len: int, batch_size: int = 32, progr
                for length in dict.fromkeys(s[1] for s in batch)]  # a short last window goes alone
     device = model.token_embedding.embedding.weight.device
     total, tokens = 0.0, 0
-    with evaluating(model):
+    with evaluating(model), kept_copies(model):
         for batch in tqdm(batches, desc="eval", unit="batch", disable=not progress, leave=False):
             x = torch.stack([ids[s:s + n] for s, n in batch]).to(device)
             y = torch.stack([ids[s + 1:s + 1 + n] for s, n in batch]).to(device)

@@ -6,13 +6,39 @@ no global state) and written in the format the output's extension names (``.png`
 """
 
 import math
+import os
 
 import torch
 
-from ..errors import MissingExtraError
+from ..errors import MissingExtraError, OutputError
+from ..files.outputs import OutputKind, write_output
 
 PLOT_EXTRA_HINT = "plotting needs matplotlib: pip install 'mygpt[plot]'"
 FIGURE_FORMATS = (".png", ".svg", ".pdf")
+# Every figure mygpt draws names it as its creator (PNG text chunk, SVG metadata, PDF info), which is
+# how it recognises a figure it may replace.
+FIGURE_MARK = "mygpt figure"
+_MARK_SEARCH_BYTES = 64 << 20
+
+
+def _is_our_figure(path: str) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return FIGURE_MARK.encode() in f.read(_MARK_SEARCH_BYTES)
+    except OSError:
+        return False
+
+
+FIGURE = OutputKind("a figure drawn by mygpt", "figures", _is_our_figure, OutputError)
+
+
+def save_figure(fig, out: str) -> None:
+    """Write ``fig`` to ``out`` in the format its extension names, the guarded way (``files.outputs``):
+    never over a file that is not a mygpt figure, atomically, marked as mygpt's."""
+    ext = os.path.splitext(out)[1].lower()
+    if ext not in FIGURE_FORMATS:
+        raise ValueError(f"a figure must end in {', '.join(FIGURE_FORMATS)} (got {out})")
+    write_output(out, FIGURE, lambda f: fig.savefig(f, format=ext[1:], metadata={"Creator": FIGURE_MARK}))
 
 
 def _figure(**kwargs):
@@ -61,7 +87,7 @@ def plot_runs(runs: dict[str, list[dict]], out: str) -> None:
     for ax in (loss_ax, lr_ax):
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize="small")
-    fig.savefig(out)
+    save_figure(fig, out)
 
 
 def token_label(text: str) -> str:
@@ -99,4 +125,4 @@ def plot_attention(weights: torch.Tensor, tokens: list[str], out: str, title: st
         ax.set_visible(False)
     fig.colorbar(image, ax=axes[:panels].tolist(), shrink=0.8, label="attention weight")
     fig.suptitle(title)
-    fig.savefig(out)
+    save_figure(fig, out)

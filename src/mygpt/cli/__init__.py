@@ -8,6 +8,7 @@ a stopped training run as the command that resumes it.
 """
 
 import argparse
+import contextlib
 import functools
 import importlib
 import os
@@ -16,7 +17,7 @@ import sys
 import warnings
 
 from .. import __version__
-from ..errors import MyGPTError, MyGPTNotice, MyGPTWarning, TrainingStopped
+from ..errors import MyGPTError, MyGPTNotice, MyGPTWarning, StdoutError, TrainingStopped
 from ..train.memory import is_out_of_memory
 from .common import CommandParser, flag
 
@@ -72,21 +73,63 @@ def namer(options: set[str]):
     return lambda field: flag(field) if flag(field) in options else field
 
 
+class _GuardedStdout:
+    """``sys.stdout`` whose write errors (other than a reader gone away) become ``StdoutError``."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+    def _guard(self, call, *args):
+        try:
+            return call(*args)
+        except BrokenPipeError:
+            raise
+        except OSError as err:
+            raise StdoutError(f"cannot write to stdout ({err.strerror or err}); the output is lost, nothing "
+                              "else was affected") from err
+
+    def write(self, text: str) -> int:
+        return self._guard(self._stream.write, text)
+
+    def flush(self) -> None:
+        self._guard(self._stream.flush)
+
+
+def _open_standard_streams() -> None:
+    """A standard stream closed before we started (``mygpt ... >&-``) is None in Python: write to nowhere."""
+    if sys.stdout is None:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the rest of the process
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+
+
 def main(argv: list[str] | None = None) -> None:
     """Parse ``argv`` (default ``sys.argv[1:]``) and run the chosen sub-command.
 
-    Problems the user can fix end the program with one line on stderr and exit status 2.
+    Problems the user can fix end the program with one line on stderr and exit status 2, an
+    unwritable stdout (a full disk) among them; a closed stdout is written to nowhere.
     """
+    _open_standard_streams()
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = _build_parser()
     args = parser.parse_args(argv)
     options = command_options(parser, args.command)
     name_of = namer(options)
+    stdout = sys.stdout
+    sys.stdout = _GuardedStdout(stdout)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("always", MyGPTWarning)
             warnings.showwarning = functools.partial(_show_warning, name_of)
             args.func(args)
+        sys.stdout.flush()  # a full disk shows here, not in the interpreter's last flush
+    except StdoutError as err:
+        _discard_stdout(stdout)
+        print(f"mygpt: error: {err}", file=sys.stderr)
+        sys.exit(2)
     except MyGPTError as err:
         print(f"mygpt: error: {err.worded(name_of)}", file=sys.stderr)
         sys.exit(2)
@@ -107,8 +150,19 @@ def main(argv: list[str] | None = None) -> None:
         print("mygpt: interrupted; the last saved checkpoint (if any) is intact", file=sys.stderr)
         sys.exit(130)
     except BrokenPipeError:  # the reader of stdout went away (e.g. `mygpt info C | head`): nothing to add
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _discard_stdout(stdout)
         sys.exit(1)
+    finally:
+        if isinstance(sys.stdout, _GuardedStdout):
+            sys.stdout = stdout
+
+
+def _discard_stdout(stdout) -> None:
+    """Point stdout's descriptor at /dev/null, so that the interpreter's last flush of what is still
+    buffered cannot fail again at exit."""
+    sys.stdout = stdout
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())
 
 
 def resume_command(argv: list[str], checkpoint: str) -> str:

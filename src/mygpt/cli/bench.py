@@ -5,9 +5,11 @@ import json
 import sys
 
 from ..bench.throughput import format_table, run
+from .checks import check_device
 
 
 def _bench_command(args: argparse.Namespace) -> None:
+    check_device(args.device)
     result = run(quick=args.quick, device=args.device, hf_only=args.hf_only, compile_default=args.compile,
                  log=lambda line: print(f"mygpt bench: {line}", file=sys.stderr, flush=True))
     print(json.dumps(result) if args.json else format_table(result))

@@ -11,7 +11,7 @@ import os
 import torch
 
 from ..errors import require
-from ..files.outputs import check_new_file
+from ..files.outputs import check_output
 from ..generate import check_sampling, check_stops
 from ..utils import check_seed
 
@@ -45,12 +45,12 @@ def check_prompt(prompt: str, tokenizer) -> None:
 
 
 def check_figure_path(path: str) -> None:
-    """A figure's ``--out``: a .png, .svg or .pdf name in an existing, writable directory.
+    """A figure's ``--out``: a .png, .svg or .pdf name, new or a figure mygpt drew, in a writable directory.
 
     The extension rule also keeps a slip such as ``--out model.ckpt`` from overwriting a checkpoint.
     """
-    from ..analysis.plots import FIGURE_FORMATS
+    from ..analysis.plots import FIGURE, FIGURE_FORMATS
 
     require(os.path.splitext(path)[1].lower() in FIGURE_FORMATS,
             f"--out {path}: a figure must end in {', '.join(FIGURE_FORMATS)}, e.g. loss.png")
-    check_new_file(path, "out", "figure.png")
+    check_output(path, FIGURE, setting="out")

@@ -2,8 +2,8 @@
 
 import argparse
 
-from ..checkpoint import save_checkpoint
-from ..files.outputs import check_new_file, check_output
+from ..checkpoint import CHECKPOINT, save_checkpoint
+from ..files.outputs import check_output
 from .common import HelpFormatter, require_hf
 
 DESCRIPTION = ("Convert a local Hugging Face GPT-2 directory (config.json, model.safetensors or "
@@ -21,8 +21,7 @@ def add_parser(sub) -> None:
 
 
 def _import_command(args: argparse.Namespace) -> None:
-    check_new_file(args.output)
-    check_output(args.output)
+    check_output(args.output, CHECKPOINT, setting="output")  # never a file of the imported folder, nor any other
     model, tokenizer = require_hf().load_hf(args.directory)
     c = model.config
     print(f"imported {args.directory}: {c.num_layers} layers, embed_dim {c.embed_dim}, {c.num_heads} heads, "

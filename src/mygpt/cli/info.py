@@ -4,7 +4,7 @@ import argparse
 import os
 import textwrap
 
-from ..checkpoint import read_checkpoint, rebuild, saved_tokenizer_kind
+from ..checkpoint import non_finite_weights, read_checkpoint, rebuild, saved_tokenizer_kind
 from .train import BATCH_SEED_OFFSET
 
 DESCRIPTION = ("Describe a checkpoint: file size, the torch version that saved it, the tokenizer and its "
@@ -77,7 +77,7 @@ def _seed_line(batch_seed: int) -> str:
 
 def _info_command(args: argparse.Namespace) -> None:
     ckpt = read_checkpoint(args.checkpoint)
-    model, tokenizer = rebuild(ckpt, args.checkpoint)
+    model, tokenizer = rebuild(ckpt, args.checkpoint, finite=False)  # a diverged run is still described
     print(f"checkpoint:   {args.checkpoint} ({_size(os.path.getsize(args.checkpoint))})")
     version = ckpt.get("torch_version")
     print(f"saved with:   torch {version}" if version
@@ -91,5 +91,9 @@ def _info_command(args: argparse.Namespace) -> None:
     for name, count in counts.items():
         tied = "  (also the output head: tied)" if name == "token_embedding" else ""
         print(f"  {name:<{width}}  {count:>10,}{tied}")
+    bad = non_finite_weights(model)
+    if bad:
+        print(f"weights:      NaN or infinite values in {len(bad)} tensor(s), e.g. {bad[0]}: this model cannot "
+              "generate or be evaluated")
     for line in _training_lines(ckpt):
         print(line)

@@ -1,14 +1,16 @@
 """``mygpt prepare``: tokenize text files or folders once into token shards that ``mygpt train DIR`` reads."""
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
+import threading
 import time
 
 from tqdm import tqdm
 
-from ..data.prepare import DEFAULT_BPE_TRAIN_BYTES, prepare
-from ..errors import require
+from ..data.prepare import DEFAULT_BPE_TRAIN_BYTES, check_workers, prepare
 from ..tokenizer import TOKENIZERS
 from .common import BPE_TRAIN_UNIT
 
@@ -45,18 +47,24 @@ def add_parser(sub) -> None:
 
 
 def _prepare_command(args: argparse.Namespace) -> None:
-    require(args.workers >= 0, f"--workers must be 0 or more (got {args.workers}); 0 uses every core")
+    check_workers(args.workers)
     workers = args.workers or os.cpu_count() or 1
     start = time.perf_counter()
-    with tqdm(desc="encode", unit="char", unit_scale=True, file=sys.stderr,
-              disable=not sys.stderr.isatty()) as bar:
+    try:
+        with tqdm(desc="encode", unit="char", unit_scale=True, file=sys.stderr,
+                  disable=not sys.stderr.isatty()) as bar, _sigterm_interrupts() as received:
 
-        def show(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
+            def show(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
 
-        meta = prepare(args.inputs, args.out, args.tokenizer, args.num_merges, args.bpe_train_bytes,
-                       args.val_split, workers, progress=show)
+            meta = prepare(args.inputs, args.out, args.tokenizer, args.num_merges, args.bpe_train_bytes,
+                           args.val_split, workers, progress=show)
+    except KeyboardInterrupt:
+        name = "SIGTERM" if received else "SIGINT"
+        print(f"mygpt: prepare stopped by {name}; nothing was written to {args.out} (the workers have ended)",
+              file=sys.stderr)
+        sys.exit(143 if received else 130)
     seconds = time.perf_counter() - start
     val = sum(s["tokens"] for s in meta["val"])
     print(f"inputs:       {len(meta['inputs'])} file(s), {meta['chars']:,} chars")
@@ -66,6 +74,26 @@ def _prepare_command(args: argparse.Namespace) -> None:
     print(f"workers:      {workers}")
     print(f"time:         {seconds:.1f}s ({_total_bytes(meta['inputs']) / 1e6 / max(seconds, 1e-9):.1f} MB/s)")
     print(f"wrote {args.out}; train with: mygpt train {args.out}")
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts():
+    """SIGTERM interrupts like Ctrl-C, so that the workers are stopped and the temporary folder removed;
+    the yielded list is non-empty once SIGTERM came."""
+    received = []
+
+    def interrupt(signum, frame):
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _total_bytes(files: list[str]) -> int:

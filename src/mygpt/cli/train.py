@@ -7,7 +7,6 @@ is built and trained; the header and the report are printed from those objects.
 """
 
 import argparse
-import contextlib
 import dataclasses
 import sys
 import types
@@ -18,11 +17,11 @@ from ..config import GPTConfig, TrainConfig, field_choices, field_help
 from ..data.shards import is_prepared
 from ..data.sources import PreparedCorpus, TextCorpus
 from ..errors import require
-from ..files.outputs import output_lock
 from ..model import GPT
 from ..tokenizer import TOKENIZERS
 from ..train import CheckedRun, Plan, check_run, train_checked
 from ..train.distributed import close_world, init_world, main_only_stdout
+from ..train.guards import run_outputs
 from ..utils import check_seed, set_seed
 from .checks import check_device
 from .common import (
@@ -297,7 +296,7 @@ def _train_command(args: argparse.Namespace) -> None:
     try:
         with main_only_stdout(world):
             run = check_run(plan, device, world, log=lambda line: print(line, flush=True))
-            with output_lock(plan.output) if world.is_main else contextlib.nullcontext():
+            with run_outputs(plan.output, enabled=world.is_main):
                 model = _build_model(run, invocation)
                 _print_header(run, invocation, model)
                 train_checked(model, run, progress=sys.stderr.isatty())

@@ -5,7 +5,6 @@ ship inside CPython's standard library (``pydoc_data.topics``; its ~230 KB of pr
 Named corpora are downloaded once into a user cache, checked against a SHA-256, and reused offline.
 """
 
-import hashlib
 import importlib
 import inspect
 import os
@@ -15,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import CorpusError, notify
-from ..utils import cache_dir
+from ..utils import cache_dir, file_sha256
 
 
 @dataclass(frozen=True)
@@ -68,14 +67,6 @@ def builtin_text() -> str:
     return text
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def fetch_named(name: str, log=None) -> Path:
     """Path of the cached file of corpus ``name``, downloading and verifying it the first time.
 
@@ -85,7 +76,7 @@ def fetch_named(name: str, log=None) -> Path:
     """
     corpus = NAMED_CORPORA[name]
     path = cache_dir() / corpus.filename
-    if path.is_file() and _sha256(path) == corpus.sha256:
+    if path.is_file() and file_sha256(path) == corpus.sha256:
         return path
     log = log or notify
     log(f"downloading {name} corpus from {corpus.url} to {path}")
@@ -99,7 +90,7 @@ def fetch_named(name: str, log=None) -> Path:
         with urllib.request.urlopen(corpus.url, timeout=60) as response, open(tmp, "wb") as f:
             while block := response.read(1 << 16):
                 f.write(block)
-        digest = _sha256(tmp)
+        digest = file_sha256(tmp)
         if digest != corpus.sha256:
             raise CorpusError(f"downloaded {name} corpus has SHA-256 {digest}, expected {corpus.sha256}; "
                               f"retry later or put a verified copy at {path}")

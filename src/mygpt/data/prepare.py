@@ -4,13 +4,17 @@
 builds the tokenizer (char: every character of the corpus; BPE: trained on the first
 ``bpe_train_bytes`` characters, the book's ``--bpe-train-bytes`` rule), encodes the stream on all cores
 and writes train/val token shards with the book's split rule: the first ``1 - val_split`` of the tokens
-train, the rest validate (Ch.21). ``meta.json`` is written last, so a half-written directory is never
-taken for a prepared one. ``shards`` reads them back.
+train, the rest validate (Ch.21). The folder appears only once complete (``meta.json`` is written
+last, then the folder is renamed into place), so a half-written one is never taken for a prepared one.
+``shards`` reads them back, checking every file against ``meta.json``.
 """
 
 import json
 import os
 import re
+import signal
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -18,8 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import CorpusError
-from ..tokenizer import CharTokenizer, tokenizer_for
+from ..errors import CorpusError, require
+from ..files.outputs import OutputKind, write_directory
+from ..tokenizer import CharTokenizer, Tokenizer, tokenizer_for
+from ..utils import file_sha256
 from .shards import FORMAT, META, TOKENIZER_FILE
 from .sources import check_corpus_options
 
@@ -110,9 +116,46 @@ def token_dtype(vocab_size: int) -> np.dtype:
 
 
 _worker: dict = {}
+PARENT_POLL_S = 0.2  # how often a worker checks that the process that started it is still alive
 
 
-def _start_worker(tokenizer, dtype: np.dtype) -> None:
+def max_workers() -> int:
+    """The most encoding processes ``prepare`` starts: 4 per core (at least 8); more only cost memory."""
+    return max(8, 4 * (os.cpu_count() or 1))
+
+
+def check_workers(workers: int | None) -> None:
+    """``workers`` must be None (every core) or a whole number from 0 (every core) to ``max_workers()``."""
+    top = max_workers()
+    require(workers is None or (isinstance(workers, int) and not isinstance(workers, bool) and 0 <= workers <= top),
+            lambda n: f"{n('workers')} must be a whole number from 0 (one per core) to {top} (4 per core; got "
+                      f"{workers!r})")
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker as soon as ``parent`` is gone, however it ended (even ``kill -9``): a worker left
+    behind would wait for work forever."""
+    def watch() -> None:
+        ppid = os.getppid()
+        while True:
+            time.sleep(PARENT_POLL_S)
+            try:
+                os.kill(parent, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except OSError:
+                pass  # alive, but ours to signal no longer (should not happen)
+            if os.getppid() != ppid:  # reparented: the process that started us is gone
+                os._exit(1)
+
+    threading.Thread(target=watch, name="mygpt-parent-watch", daemon=True).start()
+
+
+def _start_worker(tokenizer, dtype: np.dtype, parent: int | None = None) -> None:
+    if parent is not None:  # a worker process: Ctrl-C reaches the whole process group, the parent handles it
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _exit_with_parent(parent)
+    _worker.clear()  # a forked worker inherits what an earlier encoding in its parent left here
     _worker.update(tokenizer=tokenizer, dtype=dtype)
     if isinstance(tokenizer, CharTokenizer):  # a table indexed by code point: 100x faster than a dict loop
         points = [ord(c) for c in tokenizer.chars]
@@ -130,12 +173,18 @@ def _encode(text: str) -> tuple[int, np.ndarray]:
 def encode_stream(chunks: Iterable[str], tokenizer, dtype: np.dtype,
                   workers: int) -> Iterator[tuple[int, np.ndarray]]:
     """``(characters, ids)`` per chunk, in order, encoded on ``workers`` processes with at most
-    ``2 * workers`` chunks in flight (so memory does not grow with the corpus)."""
+    ``2 * workers`` chunks in flight (so memory does not grow with the corpus).
+
+    The workers end with this process: they ignore Ctrl-C (this process stops them), queued chunks
+    are cancelled on any exception, and each worker exits by itself if this process is killed.
+    """
+    check_workers(workers)
     if workers <= 1:
         _start_worker(tokenizer, dtype)
         yield from map(_encode, chunks)
         return
-    with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(tokenizer, dtype)) as pool:
+    pool = ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(tokenizer, dtype, os.getpid()))
+    try:
         pending = []
         for chunk in chunks:
             pending.append(pool.submit(_encode, chunk))
@@ -143,6 +192,8 @@ def encode_stream(chunks: Iterable[str], tokenizer, dtype: np.dtype,
                 yield pending.pop(0).result()
         for future in pending:
             yield future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _ShardWriter:
@@ -197,6 +248,12 @@ def _split_shards(out: Path, sizes: list[int], n_train: int, dtype: np.dtype) ->
     return split
 
 
+PREPARED_FOLDER = OutputKind("a prepared folder", "prepared folders", lambda path: not any(os.scandir(path)),
+                             CorpusError, folder=True,
+                             refusal="already exists and is not an empty folder; choose a new {choose} folder "
+                                     "(prepare never overwrites)")
+
+
 def prepare(inputs: Iterable[str], out: str, tokenizer: str = "char", num_merges: int = 1024,
             bpe_train_bytes: int = DEFAULT_BPE_TRAIN_BYTES, val_split: float = 0.0,
             workers: int | None = None, shard_tokens: int = SHARD_TOKENS,
@@ -206,18 +263,33 @@ def prepare(inputs: Iterable[str], out: str, tokenizer: str = "char", num_merges
     Two streaming passes: a survey (characters, size, BPE sample), then encoding on ``workers``
     processes (default: every core). ``progress(done, total)`` is called as each chunk is
     written (a progress bar). Memory holds the BPE sample and a few chunks per worker, never the corpus.
+
+    The folder is written the guarded way (``files.outputs.write_directory``): ``out`` must be new or
+    empty, a second ``prepare`` into it is refused while this one runs (``<out>.lock``), and the files
+    are written under a temporary name beside ``out`` that becomes ``out`` only once complete, so an
+    interrupted run leaves nothing behind.
     """
     check_corpus_options(tokenizer, num_merges, bpe_train_bytes, val_split)
+    check_workers(workers)
     kind = tokenizer_for(tokenizer)
     files = text_files(inputs)
-    out_dir = Path(out)
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise CorpusError(lambda n: f"{out} already exists and is not an empty folder; choose a new {n('out')} "
-                                    "folder (prepare never overwrites)")
+    result = {}
+
+    def fill(folder: str) -> None:
+        result.update(_prepare_into(Path(folder), files, tokenizer, kind, num_merges, bpe_train_bytes,
+                                    val_split, workers, shard_tokens, progress))
+
+    write_directory(out, PREPARED_FOLDER, fill, setting="out")
+    return result
+
+
+def _prepare_into(out_dir: Path, files: list[Path], tokenizer: str, kind: type[Tokenizer], num_merges: int,
+                  bpe_train_bytes: int, val_split: float, workers: int | None, shard_tokens: int,
+                  progress: Callable[[int, int], None] | None) -> dict:
+    """``prepare``'s work, into the (temporary) folder ``out_dir``."""
     found = survey(files, (bpe_train_bytes or None) if kind.learns_merges else 0)
     tok = kind.learn(found.sample if kind.learns_merges else "".join(sorted(found.chars)), num_merges)
     dtype = token_dtype(tok.vocab_size)
-    out_dir.mkdir(parents=True, exist_ok=True)
     tok.save(str(out_dir / TOKENIZER_FILE))
     writer, done = _ShardWriter(out_dir, shard_tokens), 0
     try:
@@ -232,9 +304,7 @@ def prepare(inputs: Iterable[str], out: str, tokenizer: str = "char", num_merges
     n_train = int((1.0 - val_split) * n_tokens)
     meta = {"format": FORMAT, "tokenizer": tokenizer, "vocab_size": tok.vocab_size, "dtype": dtype.name,
             "chars": found.n_chars, "tokens": n_tokens, "val_split": val_split,
+            "tokenizer_sha256": file_sha256(out_dir / TOKENIZER_FILE),
             "inputs": [str(f) for f in files], **_split_shards(out_dir, writer.sizes, n_train, dtype)}
-    tmp = out_dir / (META + ".tmp")
-    tmp.write_text(json.dumps(meta, indent=1))
-    os.replace(tmp, out_dir / META)
+    (out_dir / META).write_text(json.dumps(meta, indent=1))
     return meta
-

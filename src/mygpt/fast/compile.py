@@ -6,17 +6,20 @@ saving per step.
 """
 
 import json
+import math
 import os
 import shutil
 import sys
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from ..errors import notify
+from ..errors import MyGPTError, MyGPTWarning, OutputError, notify
+from ..files.outputs import OutputKind, write_output
 from ..utils import cache_dir
 from .hardware import probe_step_s
 
@@ -75,29 +78,66 @@ def compile_key(model: nn.Module, batch_shape: tuple[int, int], precision: str) 
     return f"torch {torch.__version__} {device.type} {model.config} batch {tuple(batch_shape)} {precision}"
 
 
-def _read_ledger() -> dict:
+def _costs(entry) -> CompileCosts | None:
+    """A ledger entry as ``CompileCosts``, or None if it is not one (wrong keys or types)."""
+    def number(value, optional=False) -> bool:
+        return (optional and value is None) or (isinstance(value, int | float) and not isinstance(value, bool)
+                                                 and math.isfinite(value))
+
+    if (isinstance(entry, dict) and set(entry) <= {"saving", "cold_s", "warm_s"} and number(entry.get("saving"))
+            and number(entry.get("cold_s")) and number(entry.get("warm_s"), optional=True)):
+        return CompileCosts(**entry)
+    return None
+
+
+def _read_ledger() -> dict[str, CompileCosts]:
+    """The measured costs on this machine, checked entry by entry. A ledger that cannot be read as one
+    (corrupt, truncated, another program's file) is a one-line warning and counts as empty: it is a
+    cache, and the next measurement replaces it."""
+    path = _ledger_path()
     try:
-        return json.loads(_ledger_path().read_text())
-    except (OSError, ValueError):
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
         return {}
+    except (OSError, ValueError) as err:
+        raw = err
+    ledger = {key: _costs(entry) for key, entry in raw.items()} if isinstance(raw, dict) else None
+    if (ledger is None or None in ledger.values()) and str(path) not in _warned:
+        _warned.add(str(path))
+        notify(f"the compile-cost cache {path} is not a ledger mygpt wrote ({_why(raw)}); it is ignored and "
+               "will be rewritten", MyGPTWarning, stacklevel=3)
+    return {key: costs for key, costs in (ledger or {}).items() if costs is not None}
+
+
+_warned: set[str] = set()  # ledgers already reported as broken in this process
+
+
+def _why(raw) -> str:
+    if isinstance(raw, Exception):
+        return getattr(raw, "strerror", None) or "not JSON"
+    return "not a JSON object" if not isinstance(raw, dict) else "an entry has the wrong fields"
 
 
 def load_costs(key: str, device: torch.device) -> CompileCosts:
     """The costs measured for ``key`` on this machine (see ``record_costs``), else the device's prior."""
-    try:
-        return CompileCosts(**_read_ledger()[key])
-    except (KeyError, TypeError):
-        return PRIOR_COSTS.get(device.type, PRIOR_COSTS["cpu"])
+    costs = _read_ledger().get(key)
+    return costs if costs is not None else PRIOR_COSTS.get(device.type, PRIOR_COSTS["cpu"])
+
+
+LEDGER = OutputKind("mygpt's compile-cost cache", "caches", lambda path: True, OutputError)
 
 
 def record_costs(key: str, costs: CompileCosts) -> None:
     """Remember measured compile costs for later runs' decisions (best effort: a read-only cache is fine)."""
-    ledger = _read_ledger()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MyGPTWarning)  # a broken ledger was reported when it was read
+        ledger = {name: asdict(entry) for name, entry in _read_ledger().items()}
     ledger[key] = asdict(costs)
+    text = json.dumps(ledger, indent=1).encode()
     try:
         _ledger_path().parent.mkdir(parents=True, exist_ok=True)
-        _ledger_path().write_text(json.dumps(ledger, indent=1))
-    except OSError:
+        write_output(str(_ledger_path()), LEDGER, lambda f: f.write(text))
+    except (OSError, MyGPTError):
         pass
 
 
@@ -153,8 +193,8 @@ def measure_compile(step, plan: CompilePlan, device: torch.device, timed_steps: 
     """
     if not plan.compile or plan.key is None:
         return step
-    costs = load_costs(plan.key, device)
-    warm = plan.key in _read_ledger()
+    ledger = _read_ledger()
+    costs, warm = ledger.get(plan.key) or PRIOR_COSTS.get(device.type, PRIOR_COSTS["cpu"]), plan.key in ledger
     times = []
 
     def timed_step(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

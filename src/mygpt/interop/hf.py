@@ -13,19 +13,22 @@ needed. Nothing is downloaded: the user points at files they have.
 
 import json
 import os
+import re
 
 import torch
 
 from ..config import GPTConfig
-from ..errors import InteropError, require
+from ..errors import ConfigError, InteropError, require
+from ..files.outputs import OutputKind, write_directory
 from ..model import GPT
 from ..tokenizer import (
     _WORD_RE,
     END_OF_TEXT,
     BPETokenizer,
     ByteBPETokenizer,
-    CharTokenizer,
+    Tokenizer,
     require_tokenizers,
+    tokenizer_from_state,
 )
 
 # Hugging Face activation names and the GELU each one computes.
@@ -34,11 +37,21 @@ _ACTIVATION_OF = {"tanh": "gelu_new", "erf": "gelu"}
 _LAYER_NORM_EPS = 1e-5
 
 
+_SHAPE_KEYS = ("vocab_size", "n_positions", "n_embd", "n_head", "n_layer")
+
+
 def config_from_hf(hf: dict) -> GPTConfig:
-    """The mygpt config of a GPT-2 ``config.json``; settings mygpt cannot compute are refused."""
+    """The mygpt config of a GPT-2 ``config.json``; settings mygpt cannot compute are refused.
+
+    Every shape setting must be there as a whole number; other keys Hugging Face writes are allowed.
+    """
+    require(isinstance(hf, dict), "config.json is not a JSON object", InteropError)
+    for key in _SHAPE_KEYS:
+        value = hf.get(key)
+        require(isinstance(value, int) and not isinstance(value, bool) and value >= 1,
+                f"config.json needs {key} as a whole number, 1 or more (got {value!r})", InteropError)
     require(hf.get("model_type", "gpt2") == "gpt2",
-            f"config.json describes a {hf.get('model_type')!r} model; only GPT-2 ('gpt2') can be imported",
-            InteropError)
+            f"config.json describes a {hf.get('model_type')!r} model; only GPT-2 ('gpt2') can be imported", InteropError)
     activation = hf.get("activation_function", "gelu_new")
     require(activation in _GELU_OF, f"activation_function {activation!r} is not supported "
                                     f"(mygpt has {', '.join(sorted(_GELU_OF))})", InteropError)
@@ -52,9 +65,18 @@ def config_from_hf(hf: dict) -> GPTConfig:
     }
     for name, (ok, needed) in checks.items():
         require(ok, f"config.json has {name} = {hf.get(name)!r}; mygpt's GPT-2 needs {needed}", InteropError)
-    return GPTConfig(vocab_size=hf["vocab_size"], embed_dim=C, num_heads=hf["n_head"], num_layers=hf["n_layer"],
-                     max_seq_len=hf["n_positions"], attn_bias=True, gelu=_GELU_OF[activation],
-                     store_masks=False)
+    try:
+        return GPTConfig(vocab_size=hf["vocab_size"], embed_dim=C, num_heads=hf["n_head"],
+                         num_layers=hf["n_layer"], max_seq_len=hf["n_positions"], attn_bias=True,
+                         gelu=_GELU_OF[activation], store_masks=False)
+    except ConfigError as err:
+        described = err.worded(lambda field: _HF_NAME.get(field, field))
+        raise InteropError(f"config.json describes no possible model: {described}") from err
+
+
+# mygpt's config fields by the name config.json gives them, for messages.
+_HF_NAME = {"vocab_size": "vocab_size", "embed_dim": "n_embd", "num_heads": "n_head", "num_layers": "n_layer",
+            "max_seq_len": "n_positions"}
 
 
 def config_to_hf(config: GPTConfig, eos_id: int | None = None) -> dict:
@@ -90,9 +112,59 @@ def _layer_keys(i: int) -> dict[str, str]:
             for ours, theirs in (("ln1", "ln_1"), ("ln2", "ln_2")) for p in ("weight", "bias")}
 
 
+def hf_shapes(config: GPTConfig) -> dict[str, tuple[int, ...]]:
+    """Every tensor of GPT-2's ``state_dict`` (without ``transformer.``) and its shape, for ``config``."""
+    V, P, C = config.vocab_size, config.max_seq_len, config.embed_dim
+    shapes = {"wte.weight": (V, C), "wpe.weight": (P, C), "ln_f.weight": (C,), "ln_f.bias": (C,)}
+    for i in range(config.num_layers):
+        h = f"h.{i}."
+        shapes.update({h + "ln_1.weight": (C,), h + "ln_1.bias": (C,), h + "ln_2.weight": (C,),
+                       h + "ln_2.bias": (C,), h + "attn.c_attn.weight": (C, 3 * C), h + "attn.c_attn.bias": (3 * C,),
+                       h + "attn.c_proj.weight": (C, C), h + "attn.c_proj.bias": (C,),
+                       h + "mlp.c_fc.weight": (C, 4 * C), h + "mlp.c_fc.bias": (4 * C,),
+                       h + "mlp.c_proj.weight": (4 * C, C), h + "mlp.c_proj.bias": (C,)})
+    return shapes
+
+
+# Buffers older ``transformers`` saved with the weights (the causal mask); they hold no weights.
+_IGNORED = re.compile(r"h\.\d+\.attn\.(bias|masked_bias)")
+
+
+def check_hf_state(hf_state, config: GPTConfig, source: str = "the weights") -> None:
+    """Refuse weights that do not match ``config`` exactly: missing, unknown (extra layers, say) or
+    mis-shaped tensors, non-tensors and non-finite values, each named (nothing is dropped silently)."""
+    require(isinstance(hf_state, dict), f"{source} is not a mapping of tensor names to tensors", InteropError)
+    expected = hf_shapes(config)
+    names = {}
+    for key, value in hf_state.items():
+        name = key.removeprefix("transformer.") if isinstance(key, str) else key
+        if isinstance(name, str) and _IGNORED.fullmatch(name):
+            continue
+        require(isinstance(value, torch.Tensor) and value.is_floating_point(),
+                f"{source}: {key} is not a floating-point tensor", InteropError)
+        names[name] = value
+    if "lm_head.weight" in names:
+        expected["lm_head.weight"] = expected["wte.weight"]
+    unknown = [str(name) for name in names if name not in expected]
+    require(not unknown, f"{source} holds tensors its config.json does not describe ({', '.join(unknown[:3])}"
+                         f"{', ...' if len(unknown) > 3 else ''}); config.json must give every layer and size", InteropError)
+    missing = [name for name in expected if name not in names]
+    require(not missing, f"{source} lacks {', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}, "
+                         "which its config.json calls for", InteropError)
+    for name, shape in expected.items():
+        got = tuple(names[name].shape)
+        require(got == shape, f"{source}: {name} has shape {list(got)} but config.json calls for {list(shape)}", InteropError)
+        require(bool(torch.isfinite(names[name]).all()), f"{source}: {name} holds NaN or infinite values", InteropError)
+
+
 def state_dict_from_hf(hf_state: dict, config: GPTConfig) -> dict[str, torch.Tensor]:
-    """mygpt's ``state_dict`` from GPT-2's (``transformer.`` prefix optional, ``Conv1D`` layout, fused QKV)."""
-    hf = {key.removeprefix("transformer."): value.float() for key, value in hf_state.items()}
+    """mygpt's ``state_dict`` from GPT-2's (``transformer.`` prefix optional, ``Conv1D`` layout, fused QKV).
+
+    The tensors are checked first (``check_hf_state``): nothing the config does not describe is dropped.
+    """
+    check_hf_state(hf_state, config)
+    hf = {key.removeprefix("transformer."): value.float() for key, value in hf_state.items()
+          if not _IGNORED.fullmatch(key.removeprefix("transformer."))}
     lm_head = hf.pop("lm_head.weight", None)
     require(lm_head is None or torch.equal(lm_head, hf["wte.weight"]),
             "lm_head.weight differs from wte.weight; mygpt's head is tied to the token embedding", InteropError)
@@ -134,46 +206,114 @@ def state_dict_to_hf(model: GPT) -> dict[str, torch.Tensor]:
     return {"transformer." + key: value.contiguous() for key, value in hf.items()}
 
 
-def _read_weights(directory: str) -> dict[str, torch.Tensor]:
+def _read_weights(directory: str) -> tuple[dict, str]:
+    """The tensors of ``model.safetensors`` (preferred) or ``pytorch_model.bin``, and that file's path."""
     safetensors_path = os.path.join(directory, "model.safetensors")
-    if os.path.exists(safetensors_path):
-        from safetensors.torch import load_file
-        return load_file(safetensors_path)
     bin_path = os.path.join(directory, "pytorch_model.bin")
-    require(os.path.exists(bin_path), f"{directory} has no model.safetensors or pytorch_model.bin; save a "
-                                      "model there with GPT2LMHeadModel.save_pretrained", InteropError)
-    return torch.load(bin_path, map_location="cpu", weights_only=True)
+    path = safetensors_path if os.path.lexists(safetensors_path) else bin_path
+    require(os.path.lexists(path), f"{directory} has no model.safetensors or pytorch_model.bin; save a model "
+                                   "there with GPT2LMHeadModel.save_pretrained", InteropError)
+    try:
+        if path == safetensors_path:
+            from safetensors.torch import load_file
+            return load_file(path), path
+        return torch.load(path, map_location="cpu", weights_only=True), path
+    except Exception as err:  # safetensors' and torch's errors for corrupt, truncated or foreign files
+        raise InteropError(f"cannot read {path}: corrupt, truncated or not a weights file "
+                           f"({_first_line(err)})") from err
 
 
-def load_hf_tokenizer(directory: str) -> ByteBPETokenizer:
-    """The tokenizer of a Hugging Face directory: ``tokenizer.json``, else ``vocab.json`` + ``merges.txt``."""
+def _first_line(err: BaseException) -> str:
+    text = (getattr(err, "strerror", None) or str(err) or type(err).__name__).strip()
+    return (text.splitlines() or [type(err).__name__])[0][:120]
+
+
+def _read_json(path: str):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError) as err:  # unreadable, not UTF-8, not JSON
+        raise InteropError(f"cannot read {path} ({_first_line(err)}); it must be the JSON file "
+                           "save_pretrained writes") from err
+
+
+def _book_tokenizer(state: dict):
+    """The char or book-BPE tokenizer a ``tokenizer.json`` written by ``mygpt export-hf`` describes (a BPE
+    model over mygpt's own symbols, no byte-level steps, pieces fused on decoding), else None."""
+    model, pre, decoder = state.get("model"), state.get("pre_tokenizer"), state.get("decoder")
+    if not (isinstance(model, dict) and model.get("type") == "BPE" and isinstance(decoder, dict)
+            and decoder.get("type") == "Fuse" and isinstance(model.get("vocab"), dict)):
+        return None
+    vocab, merges = model["vocab"], model.get("merges") or []
+    merges = [m.split(" ") if isinstance(m, str) else m for m in merges]
+    ids = sorted(vocab.values()) if all(isinstance(i, int) for i in vocab.values()) else None
+    if not ids:
+        return None
+    n_chars = ids[-1] + 1 - len(merges)
+    by_id = {i: token for token, i in vocab.items()}
+    chars = [by_id.get(i) for i in range(n_chars)]
+    try:
+        tokenizer = tokenizer_from_state("bpe" if merges else "char", {"chars": chars, "merges": merges})
+    except (ValueError, TypeError):
+        return None
+    return tokenizer if tokenizer.stoi == vocab and (pre is None) == (not merges) else None
+
+
+def load_hf_tokenizer(directory: str) -> Tokenizer:
+    """The tokenizer of a Hugging Face directory: ``tokenizer.json``, else ``vocab.json`` + ``merges.txt``.
+
+    A ``tokenizer.json`` that ``mygpt export-hf`` wrote for a char or book-BPE tokenizer comes back as
+    that tokenizer (same ids, same refusal of unknown characters); any other is a byte-level BPE.
+    """
     path = os.path.join(directory, "tokenizer.json")
-    if os.path.exists(path):
-        return ByteBPETokenizer.load(path)
+    if os.path.lexists(path):
+        state = _read_json(path)
+        require(isinstance(state, dict), f"{path} is not a tokenizer.json (not a JSON object)", InteropError)
+        book = _book_tokenizer(state)
+        if book is not None:
+            return book
+        try:
+            return tokenizer_from_state("bytebpe", {"json": json.dumps(state)})
+        except (ValueError, TypeError) as err:
+            raise InteropError(f"{path}: {err}") from err
     vocab, merges = os.path.join(directory, "vocab.json"), os.path.join(directory, "merges.txt")
     require(os.path.exists(vocab) and os.path.exists(merges),
             f"{directory} has no tokenizer.json and no vocab.json + merges.txt; save the tokenizer there "
             "with its save_pretrained", InteropError)
-    return ByteBPETokenizer.from_files(vocab, merges)
+    try:
+        return ByteBPETokenizer.from_files(vocab, merges)
+    except Exception as err:  # the tokenizers library raises plain Exceptions for malformed files
+        raise InteropError(f"cannot read {vocab} and {merges} as GPT-2's tokenizer files "
+                           f"({_first_line(err)})") from err
 
 
-def load_hf(directory: str) -> tuple[GPT, ByteBPETokenizer]:
-    """The mygpt model (CPU, float32, eval mode) and tokenizer of a local GPT-2 directory."""
-    require(os.path.isdir(directory), f"{directory} is not a directory; pass the folder holding config.json",
-            InteropError)
+def load_hf(directory: str) -> tuple[GPT, Tokenizer]:
+    """The mygpt model (CPU, float32, eval mode) and tokenizer of a local GPT-2 directory.
+
+    Every file is checked before use, and any problem is an ``InteropError`` naming the file: a
+    malformed ``config.json``, unreadable weights, tensors that do not match the config (missing,
+    unknown, mis-shaped, not finite) and a tokenizer larger than the model's vocabulary.
+    """
+    require(os.path.isdir(directory), f"{directory} is not a directory; pass the folder holding config.json", InteropError)
     config_path = os.path.join(directory, "config.json")
     require(os.path.exists(config_path), f"{directory} has no config.json; it is not a Hugging Face model "
                                          "directory", InteropError)
-    with open(config_path, encoding="utf-8") as f:
-        config = config_from_hf(json.load(f))
+    try:
+        config = config_from_hf(_read_json(config_path))
+    except InteropError as err:
+        text = str(err)
+        raise InteropError(config_path + text.removeprefix("config.json") if text.startswith("config.json")
+                           else f"{config_path}: {text}") from err
     tokenizer = load_hf_tokenizer(directory)
     require(tokenizer.vocab_size <= config.vocab_size,
             f"the tokenizer has {tokenizer.vocab_size} tokens but the model only {config.vocab_size}", InteropError)
-    model = GPT.from_config(config)
+    weights, weights_path = _read_weights(directory)
     try:
-        model.load_state_dict(state_dict_from_hf(_read_weights(directory), config))
-    except (KeyError, RuntimeError) as err:
-        raise InteropError(f"the weights in {directory} do not match its config.json ({err!s:.120})") from err
+        check_hf_state(weights, config, weights_path)
+    except InteropError as err:
+        raise InteropError(f"{err}".replace("config.json", config_path, 1)) from err
+    model = GPT.from_config(config)
+    model.load_state_dict(state_dict_from_hf(weights, config))
     return model.eval(), tokenizer
 
 
@@ -210,15 +350,37 @@ def save_hf_tokenizer(tokenizer, directory: str, max_length: int) -> None:
         json.dump(settings, f, indent=2)
 
 
-def save_hf(model: GPT, tokenizer: CharTokenizer | BPETokenizer | ByteBPETokenizer, directory: str) -> None:
-    """Write ``config.json``, ``model.safetensors`` and the tokenizer files into ``directory`` (created)."""
+# The files ``save_hf`` writes; a folder already holding any of them is not written into.
+EXPORTED = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "vocab.json",
+            "merges.txt")
+
+
+def _holds_no_model(directory: str) -> bool:
+    return not any(os.path.lexists(os.path.join(directory, name)) for name in EXPORTED)
+
+
+HF_FOLDER = OutputKind("a Hugging Face folder", "Hugging Face folders", _holds_no_model, InteropError,
+                       folder=True, refusal="already holds a model (config.json, weights or tokenizer files); "
+                                            "choose a new or empty directory")
+
+
+def save_hf(model: GPT, tokenizer: Tokenizer, directory: str) -> None:
+    """Write ``config.json``, ``model.safetensors`` and the tokenizer files into ``directory`` (created).
+
+    The guarded way (``files.outputs.write_directory``): a directory that already holds a model is
+    refused, a second export into it while this one runs too, and the files appear only once all of
+    them are written.
+    """
     from safetensors.torch import save_file
 
     eos_id = tokenizer.tokenizer.token_to_id(END_OF_TEXT) if isinstance(tokenizer, ByteBPETokenizer) else None
     config = config_to_hf(model.config, eos_id)
     weights = state_dict_to_hf(model)
-    os.makedirs(directory, exist_ok=True)
-    with open(os.path.join(directory, "config.json"), "w", encoding="utf-8") as f:
-        json.dump(config, f, indent=2)
-    save_file(weights, os.path.join(directory, "model.safetensors"), metadata={"format": "pt"})
-    save_hf_tokenizer(tokenizer, directory, model.max_seq_len)
+
+    def fill(folder: str) -> None:
+        with open(os.path.join(folder, "config.json"), "w", encoding="utf-8") as f:
+            json.dump(config, f, indent=2)
+        save_file(weights, os.path.join(folder, "model.safetensors"), metadata={"format": "pt"})
+        save_hf_tokenizer(tokenizer, folder, model.max_seq_len)
+
+    write_directory(directory, HF_FOLDER, fill)

@@ -14,12 +14,14 @@ stream alone).
 """
 
 import contextlib
+import datetime
 import os
 from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
 
+from ..errors import ConfigError, TrainingError
 from ..utils import pick_device, set_seed
 
 
@@ -67,20 +69,68 @@ class World:
 SINGLE = World()
 
 
+TIMEOUT_ENV = "MYGPT_DIST_TIMEOUT"  # seconds a process waits for the others before giving up
+DEFAULT_TIMEOUT_S = 600
+
+
+def _whole_env(name: str, default: str, low: int, high: int | None = None) -> int:
+    """An environment variable that must be a whole number in ``low..high``; anything else is one line."""
+    text = os.environ.get(name, default)
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < low or (high is not None and value > high):
+        bounds = f"from {low} to {high}" if high is not None else f"{low} or more"
+        raise ConfigError(f"the environment variable {name}={text!r} must be a whole number {bounds}; "
+                          "torchrun sets RANK, WORLD_SIZE and LOCAL_RANK itself: unset them when not under torchrun")
+    return value
+
+
+def dist_timeout_s() -> int:
+    """How long a process waits for a stalled or dead peer (``$MYGPT_DIST_TIMEOUT``, default 600 s)."""
+    return _whole_env(TIMEOUT_ENV, str(DEFAULT_TIMEOUT_S), 1)
+
+
 def init_world(device: str = "auto") -> tuple[World, torch.device]:
     """Join the process group ``torchrun`` describes (a single process needs none); return it and our device.
 
     Each process of a CUDA run takes GPU ``LOCAL_RANK``; the backend is NCCL on CUDA and gloo elsewhere.
+    The environment is checked first (``ConfigError`` for ``WORLD_SIZE=abc``), and every wait for the
+    other processes, joining included, gives up after ``dist_timeout_s()`` (see ``peers_answer``).
     """
-    size = int(os.environ.get("WORLD_SIZE", "1"))
+    size = _whole_env("WORLD_SIZE", "1", 1)
     chosen = pick_device(device)
     if size == 1:
         return SINGLE, chosen
+    _whole_env("RANK", "0", 0, size - 1)
+    local_rank = _whole_env("LOCAL_RANK", "0", 0)
+    timeout = datetime.timedelta(seconds=dist_timeout_s())
     if chosen.type == "cuda":
-        chosen = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        chosen = torch.device("cuda", local_rank)
         torch.cuda.set_device(chosen)
-    dist.init_process_group("nccl" if chosen.type == "cuda" else "gloo")
+    with peers_answer():
+        dist.init_process_group("nccl" if chosen.type == "cuda" else "gloo", timeout=timeout)
     return World(dist.get_rank(), dist.get_world_size()), chosen
+
+
+@contextlib.contextmanager
+def peers_answer():
+    """Turn a wait for the other processes that timed out, or a peer that died, into one ``TrainingError``.
+
+    torch raises ``DistError`` (gloo, the rendezvous store) or a ``RuntimeError`` naming the timeout.
+    """
+    try:
+        yield
+    except (dist.DistError, RuntimeError) as err:
+        text = str(err)
+        if not isinstance(err, dist.DistError) and not any(
+                word in text.lower() for word in ("timed out", "timeout", "connection closed", "connection reset")):
+            raise
+        detail = (text.strip().splitlines() or [type(err).__name__])[0][:100]
+        raise TrainingError(f"another training process stopped answering for {dist_timeout_s()} s or died "
+                            f"({detail}); this one gives up, keeping the last checkpoint saved (if any); set "
+                            f"{TIMEOUT_ENV} (seconds) to wait longer") from err
 
 
 def close_world(world: World, finished: bool = True) -> None:
@@ -90,9 +140,12 @@ def close_world(world: World, finished: bool = True) -> None:
     can abort the run. After an error nobody waits (the others may never arrive).
     """
     if world.size > 1 and dist.is_initialized():
-        if finished:
-            dist.barrier()
-        dist.destroy_process_group()
+        try:
+            if finished:
+                with peers_answer():
+                    dist.barrier()
+        finally:
+            dist.destroy_process_group()
 
 
 def main_only_stdout(world: World):

@@ -1,18 +1,47 @@
-"""What watches over a training run: its checkpoint saves and its loss (Ch.14's loop, made safe).
+"""What watches over a training run: its outputs, its checkpoint saves and its loss (Ch.14's loop, made safe).
 
-``RunSaver`` writes the run's checkpoints with their resumable state and remembers the last good
-one; ``LossWatch`` stops the run at the first NaN or infinite loss. ``train`` uses both; a loop of
-one's own can too.
+``check_run_outputs`` checks the files a run writes before it starts and ``run_outputs`` locks them; ``RunSaver`` writes the
+run's checkpoints with their resumable state and remembers the last good one; ``LossWatch`` stops the
+run at the first NaN or infinite loss. ``train`` uses all three; a loop of one's own can too.
 """
 
+import contextlib
 import math
+from collections.abc import Iterator, Mapping
 
 import torch
 
-from ..checkpoint import save_checkpoint
+from ..checkpoint import CHECKPOINT, save_checkpoint
 from ..config import TrainConfig
-from ..errors import CheckpointError, MyGPTWarning, TrainingError, notify
+from ..errors import CheckpointError, MyGPTWarning, OutputError, TrainingError, notify
+from ..files.outputs import check_output, output_lock
+from .metrics import metrics_kind, metrics_path
 from .resume import training_state
+
+
+def check_run_outputs(checkpoint: str, inputs: Mapping[str | None, str] | None = None,
+                      setting: str | None = "output") -> None:
+    """Refuse, before any training, what a run must not write: ``checkpoint`` or its metrics file being
+    one of ``inputs`` (path -> what it is), a file that is not mygpt's own checkpoint (or that
+    checkpoint's metrics file), a folder that takes no file. ``setting`` names the checkpoint's argument."""
+    metrics = metrics_path(checkpoint)
+    check_output(checkpoint, CHECKPOINT, inputs, setting)
+    check_output(metrics, metrics_kind(checkpoint), inputs, label=f"the metrics file {metrics}",
+                 choose=setting or "output")
+
+
+@contextlib.contextmanager
+def run_outputs(checkpoint: str, setting: str | None = "output", enabled: bool = True) -> Iterator[None]:
+    """Hold, for the block, the locks of what a training run writes (``checkpoint`` and its metrics
+    file), which ``check_run_outputs`` checked: another run holding either stops in one line.
+    ``enabled=False`` (ranks other than 0) does nothing."""
+    if not enabled:
+        yield
+        return
+    with output_lock(checkpoint, setting, "training run", CheckpointError), \
+            output_lock(metrics_path(checkpoint), None, "training run", OutputError):
+        yield
+
 
 # The first-bad-step marker of a loss that stayed finite.
 _NEVER = 2**62
@@ -22,12 +51,12 @@ class RunSaver:
     """Writes this run's checkpoints (each with its resumable training state) and remembers the last one.
 
     Only an ``enabled`` saver writes: of several training processes, rank 0 alone saves. ``batches``
-    is the batch stream's own generator when there is one (several processes).
+    is the batch stream's own generator when there is one (several processes, ``world_size``).
     """
 
     def __init__(self, model, tokenizer, output: str, optimizer, config: TrainConfig, data_ids: tuple,
-                 batches: torch.Generator | None = None, enabled: bool = True):
-        self.model, self.tokenizer, self.output = model, tokenizer, output
+                 batches: torch.Generator | None = None, enabled: bool = True, world_size: int = 1):
+        self.model, self.tokenizer, self.output, self.world_size = model, tokenizer, output, world_size
         self.optimizer, self.config, self.data_ids, self.batches = optimizer, config, data_ids, batches
         self.enabled = enabled
         self.last_step: int | None = None
@@ -35,7 +64,8 @@ class RunSaver:
     def save(self, step: int) -> None:
         if not self.enabled:
             return
-        state = training_state(step, self.optimizer, self.config, self.model, self.data_ids, self.batches)
+        state = training_state(step, self.optimizer, self.config, self.model, self.data_ids, self.batches,
+                               self.world_size)
         save_checkpoint(self.model, self.tokenizer, self.output, state)
         self.last_step = step
 

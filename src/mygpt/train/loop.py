@@ -5,6 +5,7 @@ module to call and the optimisation step, for the exact or the fast path. ``trai
 (``preflight.check_run``) and runs it; ``train_checked`` runs one that was checked already (the CLI's way).
 """
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,8 +19,8 @@ from ..fast import prepare_fast
 from ..fast.compile import CompilePlan, measure_compile, plan_compile
 from ..fast.precision import fast_precision
 from ..utils import cosine_warmup_lr, estimate_val_loss, forward_precision, get_batch
-from .distributed import SINGLE, World, no_sync_unless
-from .guards import LossWatch, RunSaver
+from .distributed import SINGLE, World, no_sync_unless, peers_answer
+from .guards import LossWatch, RunSaver, run_outputs
 from .metrics import MetricsWriter, metrics_path
 from .optim import make_optimizer
 from .preflight import CheckedRun, Plan, check_run
@@ -142,22 +143,31 @@ def train(model, tokenizer, train_data: torch.Tensor, val_data: torch.Tensor | N
 
 def train_checked(model, run: CheckedRun, *, progress: bool = False, handle_signals: bool = True) -> None:
     """``train`` for a run ``check_run`` checked: ``model`` (built from ``run.model``, on ``run.device``)
-    trained on ``run.data`` and saved to the plan's output."""
+    trained on ``run.data`` and saved to the plan's output, whose files (the checkpoint and its metrics)
+    stay locked while it runs. With several processes each gives up on a peer that stops answering
+    (``distributed.peers_answer``)."""
+    world = run.world
+    with run_outputs(run.plan.output, enabled=world.is_main), \
+            peers_answer() if world.size > 1 else contextlib.nullcontext():
+        _train_checked(model, run, progress, handle_signals)
+
+
+def _train_checked(model, run: CheckedRun, progress: bool, handle_signals: bool) -> None:
     config, world, device = run.training, run.world, run.device
     tokenizer, train_data, val_data = run.data.tokenizer, run.data.train, run.data.val
     output, resume = run.plan.output, run.plan.resume
     setup = setup_training(model, config, world)
     batches = world.batch_stream(config.seed)
     saver = RunSaver(model, tokenizer, output, setup.optimizer, config, run.fingerprints, batches,
-                     enabled=world.is_main)
+                     enabled=world.is_main, world_size=world.size)
     watch = LossWatch(device, config, saver)
     start = 0
     if resume is not None:
         start = restore(resume, model, setup.optimizer, batches, world.is_main)
     steps, batch_size, seq_len = config.steps, config.batch_size, config.seq_len
     bar = Progress(steps - start, batch_size * seq_len, enabled=progress and world.is_main)
-    metrics = MetricsWriter(metrics_path(output), batch_size * seq_len, resume_step=start) if world.is_main \
-        else None
+    metrics = MetricsWriter(metrics_path(output), batch_size * seq_len, resume_step=start, checkpoint=output) \
+        if world.is_main else None
     with stop_signals(handle_signals and world.size == 1) as stop:
         try:
             for step in range(start + 1, steps + 1):

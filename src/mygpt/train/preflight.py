@@ -21,9 +21,10 @@ import torch
 from ..config import GPTConfig, TrainConfig
 from ..data.sources import Source, TrainingData
 from ..errors import MyGPTWarning, notify
-from ..files.outputs import check_disk_space, check_new_file, check_output
+from ..files.outputs import check_disk_space, check_new_file
 from ..utils import Log, silent
 from .distributed import SINGLE, World
+from .guards import check_run_outputs
 from .memory import check_training_memory, count_parameters
 from .resume import check_resume, fingerprint, resumable_state
 
@@ -84,7 +85,7 @@ def check_run(plan: Plan, device: torch.device, world: World = SINGLE, log: Log 
         resumable_state(plan.resume, plan.resume_path)
 
     data = plan.data.load(log)
-    check_output(plan.output, text_path=plan.data.text_path)
+    check_run_outputs(plan.output, run_inputs(plan))
     model = dataclasses.replace(plan.model, vocab_size=data.tokenizer.vocab_size) if plan.vocab_from_data \
         else plan.model
     training.check_data(len(data.train), None if data.val is None else len(data.val))
@@ -94,8 +95,13 @@ def check_run(plan: Plan, device: torch.device, world: World = SINGLE, log: Log 
     check_disk_space(plan.output, CHECKPOINT_BYTES_PER_PARAM * n_params)
     fingerprints = (fingerprint(data.train), fingerprint(data.val))
     if plan.resume is not None:
-        check_resume(plan.resume, model, data.tokenizer, training, fingerprints, plan.resume_path)
+        check_resume(plan.resume, model, data.tokenizer, training, fingerprints, plan.resume_path, world.size)
     return CheckedRun(plan, model, data, fingerprints, n_params, device, world)
+
+
+def run_inputs(plan: Plan) -> dict[str | None, str]:
+    """What the run reads that its outputs must never replace (path -> what it is)."""
+    return {plan.data.text_path: "the training text"}
 
 
 def _warn_pointless(tokenizer) -> None:

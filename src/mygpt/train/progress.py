@@ -3,8 +3,11 @@
 import os
 import sys
 import time
+import warnings
 
 import torch
+
+from ..errors import MyGPTWarning, StdoutError
 
 
 class Progress:
@@ -18,6 +21,7 @@ class Progress:
         self.tokens_per_step = tokens_per_step
         self.refresh_s = refresh_s
         self._last = 0.0
+        self._stdout_failed = False
         self.bar = None
         if enabled:
             from tqdm import tqdm  # only a run with a bar needs tqdm (the library must import without it)
@@ -39,12 +43,26 @@ class Progress:
             self.bar.set_postfix_str(f"loss {loss.item():.4f}, {tokens_s:,.0f} tok/s")
 
     def print(self, line: str) -> None:
-        """Write one stdout line (flushed) without garbling the bar."""
-        if self.bar is None:
-            print(line, flush=True)
-        else:
-            self.bar.write(line, file=sys.stdout)
-            sys.stdout.flush()
+        """Write one stdout line (flushed) without garbling the bar.
+
+        A stdout that cannot be written (a full disk) is a warning, once, and training goes on: the
+        numbers are in the metrics file too, and losing a printed line must not lose the run.
+        """
+        if self._stdout_failed:
+            return
+        try:
+            if self.bar is None:
+                print(line, flush=True)
+            else:
+                self.bar.write(line, file=sys.stdout)
+                sys.stdout.flush()
+        except (OSError, StdoutError) as err:
+            if isinstance(err, BrokenPipeError):
+                raise
+            self._stdout_failed = True
+            reason = err if isinstance(err, StdoutError) else f"cannot write to stdout ({err.strerror})"
+            warnings.warn(f"{reason}; training goes on without step lines (they are in the metrics file)",
+                          MyGPTWarning, stacklevel=2)
 
     def close(self) -> None:
         if self.bar is not None:

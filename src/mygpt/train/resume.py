@@ -53,14 +53,16 @@ def set_rng_states(states: dict) -> None:
 
 def training_state(step: int, optimizer, config: TrainConfig | None = None, model=None,
                    data: tuple[str | None, str | None] | None = None,
-                   batches: torch.Generator | None = None) -> dict:
+                   batches: torch.Generator | None = None, world_size: int = 1) -> dict:
     """What a checkpoint needs beyond the weights to continue training exactly after ``step``.
 
     The batch position is not stored separately: batches are drawn from the RNG, so its state is it
     (the global CPU generator in one process; ``batches``, the shared batch stream, with several).
-    ``data`` holds the fingerprints of the training and validation tokens.
+    ``data`` holds the fingerprints of the training and validation tokens; ``world_size`` the number
+    of processes training (a resume must use as many).
     """
-    state = {"step": step, "optimizer_state_dict": optimizer.state_dict(), "rng_state": rng_states()}
+    state = {"step": step, "optimizer_state_dict": optimizer.state_dict(), "rng_state": rng_states(),
+             "world_size": world_size}
     if batches is not None:
         state["batch_rng"] = batches.get_state()
     if config is not None:
@@ -71,27 +73,75 @@ def training_state(step: int, optimizer, config: TrainConfig | None = None, mode
 
 
 def resumable_state(ckpt: dict, path: str = "the checkpoint") -> dict:
-    """The checkpoint's training state, or ``CheckpointError`` if it cannot resume a run."""
+    """The checkpoint's training state, checked, or ``CheckpointError`` if it cannot resume a run.
+
+    Checked: its step, settings, optimizer state, generator states and data fingerprints are there
+    with the right types. Settings a newer mygpt added are named: this mygpt cannot continue them.
+    """
     state = ckpt.get("training_state")
     if not isinstance(state, dict) or "train_config" not in state:
         raise CheckpointError(lambda n: f"{path} holds no resumable training state (it was written by an "
                                         f"older mygpt or another program); start a new run without {n('resume')}")
+    step, settings, rng, data = (state.get(k) for k in ("step", "train_config", "rng_state", "data"))
+    problems = [what for what, ok in (
+        ("step", isinstance(step, int) and not isinstance(step, bool) and step >= 0),
+        ("train_config", isinstance(settings, dict)),
+        ("optimizer_state_dict", isinstance(state.get("optimizer_state_dict"), dict)),
+        ("rng_state", isinstance(rng, dict) and isinstance(rng.get("cpu"), torch.Tensor)),
+        ("data", isinstance(data, list | tuple) and len(data) == 2),
+        ("dropout", isinstance(state.get("dropout"), int | float))) if not ok]
+    if problems:
+        raise CheckpointError(f"{path}: its training state is damaged ({', '.join(problems)} missing or of the "
+                              "wrong type); resume from another checkpoint or start a new run")
+    known = {field.name for field in dataclasses.fields(TrainConfig)}
+    unknown = sorted(str(key) for key in settings if key not in known)
+    if unknown:
+        raise CheckpointError(f"{path} was saved by a newer mygpt: its run has settings this mygpt does not "
+                              f"know ({', '.join(unknown[:3])}); resume it with that mygpt, or start a new run")
     return state
 
 
-def check_resume(ckpt: dict, model: GPTConfig, tokenizer, config: TrainConfig,
-                 data: tuple[str | None, str | None], path: str = "the checkpoint") -> None:
-    """Refuse a resume of a run with ``model``, ``tokenizer``, ``config`` and ``data`` (fingerprints) that
-    would not continue the run of ``ckpt`` (a checkpoint ``resumable_state`` accepted), naming the first
-    difference."""
-    state = ckpt["training_state"]
-    _same_tokenizer(ckpt, tokenizer, path)
-    saved_model = dataclasses.replace(model_config(ckpt), dropout=state["dropout"])
-    _same_settings(saved_model, model, path)
+def saved_world_size(state: dict) -> int:
+    """How many processes trained the checkpoint's run (older files: 1 unless they keep a batch stream)."""
+    size = state.get("world_size")
+    if isinstance(size, int) and not isinstance(size, bool) and size >= 1:
+        return size
+    return 2 if "batch_rng" in state else 1  # "several": an older multi-process file did not record how many
+
+
+def _saved_settings(state: dict, path: str) -> TrainConfig:
     with warnings.catch_warnings():  # its warnings, if any, were given when that run started
         warnings.simplefilter("ignore")
-        saved = TrainConfig.from_dict(state["train_config"])
+        try:
+            return TrainConfig.from_dict(state["train_config"])
+        except (TypeError, ValueError) as err:  # ConfigError is a ValueError
+            raise CheckpointError(f"{path}: the settings saved with its run are invalid ({err}); resume from "
+                                  "another checkpoint or start a new run") from err
+
+
+def check_resume(ckpt: dict, model: GPTConfig, tokenizer, config: TrainConfig,
+                 data: tuple[str | None, str | None], path: str = "the checkpoint", world_size: int = 1) -> None:
+    """Refuse a resume of a run with ``model``, ``tokenizer``, ``config`` and ``data`` (fingerprints) on
+    ``world_size`` processes that would not continue the run of ``ckpt`` (a checkpoint ``resumable_state``
+    accepted), naming the first difference. A run continues exactly only on as many processes as trained
+    it (each draws its own slice of the batch and its own dropout masks)."""
+    state = ckpt["training_state"]
+    _same_tokenizer(ckpt, tokenizer, path)
+    try:
+        saved_model = dataclasses.replace(model_config(ckpt), dropout=state["dropout"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(f"{path}: its model settings are invalid ({err}); resume from another checkpoint "
+                              "or start a new run") from err
+    _same_settings(saved_model, model, path)
+    saved = _saved_settings(state, path)
     _same_settings(saved, config, path, skip=(*FREE_TO_CHANGE, "seed"))
+    processes = saved_world_size(state)
+    if processes != world_size:
+        was = f"{processes} process{'es' * (processes > 1)}" if "world_size" in state or processes == 1 \
+            else "several processes"
+        raise ConfigError(lambda n: f"{n('resume')} {path}: its run trained on {was} but this one runs on "
+                                    f"{world_size}; a resume is exact only on as many processes (torchrun "
+                                    "--nproc_per_node N, or no torchrun for 1)")
     if saved.seed != config.seed:  # the CLI's --seed is this seed minus 42, so no values are shown
         raise ConfigError(lambda n: f"{n('resume')} {path}: the batch seed differs from the checkpoint's run; "
                                     f"give the same {n('seed')} as that run")
@@ -117,14 +167,16 @@ def restore(ckpt: dict, model, optimizer, batches: torch.Generator | None = None
     validation draws), the other ranks keep their fresh dropout seeds.
     """
     state = ckpt["training_state"]
-    model.load_state_dict(ckpt["model_state_dict"])
-    optimizer.load_state_dict(state["optimizer_state_dict"])
-    if batches is None:
-        set_rng_states(state["rng_state"])
-        return state["step"]
-    batches.set_state(state.get("batch_rng", state["rng_state"]["cpu"]))
-    if main:
-        set_rng_states(state["rng_state"])
+    try:
+        model.load_state_dict(ckpt["model_state_dict"])
+        optimizer.load_state_dict(state["optimizer_state_dict"])
+        if batches is not None:
+            batches.set_state(state.get("batch_rng", state["rng_state"]["cpu"]))
+        if batches is None or main:
+            set_rng_states(state["rng_state"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        raise CheckpointError(f"the checkpoint's training state cannot be restored ({err!s:.120}); resume "
+                              "from another checkpoint or start a new run") from err
     return state["step"]
 
 

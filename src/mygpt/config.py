@@ -21,9 +21,15 @@ GELU_TYPES = ("erf", "tanh")
 OPTIMIZERS = ("adamw", "muon")
 
 
-def _doc(default, help_text: str):
-    """A dataclass field with a default and the help text the CLI shows for it."""
-    return field(default=default, metadata={"help": help_text})
+def _doc(default, help_text: str, choices: tuple[str, ...] | None = None):
+    """A dataclass field with a default, the help text the CLI shows for it and, for a field that takes
+    one of a few values, those values (its flag's choices)."""
+    return field(default=default, metadata={"help": help_text, "choices": choices})
+
+
+def field_choices(cls, name: str) -> tuple[str, ...] | None:
+    """The values field ``name`` of config class ``cls`` accepts, when it takes one of a few."""
+    return next(f.metadata.get("choices") for f in fields(cls) if f.name == name)
 
 
 def field_help(cls, name: str, name_of=str) -> str:
@@ -110,13 +116,13 @@ class GPTConfig(_FromDict):
     max_seq_len: int = _doc(64, "Context window: the most tokens the model sees at once, which sizes "
                                 "its position table and masks (Ch.12).")
     dropout: float = _doc(0.0, "Dropout probability in training, in [0, 1) (Ch.7).")
-    norm_type: str = _doc("layer", "'layer' (LayerNorm, Ch.10) or 'rms' (RMSNorm, Ch.24).")
-    position_type: str = _doc("learned", "'learned' (Ch.12) or 'rope' (rotary, Ch.25).")
+    norm_type: str = _doc("layer", "'layer' (LayerNorm, Ch.10) or 'rms' (RMSNorm, Ch.24).", NORM_TYPES)
+    position_type: str = _doc("learned", "'learned' (Ch.12) or 'rope' (rotary, Ch.25).", POSITION_TYPES)
     num_kv_heads: int | None = _doc(None, "K/V heads for grouped-query attention; must divide the "
                                           "number of heads (Ch.26). None: one per query head.")
     attn_bias: bool = _doc(False, "Biases on the attention's Q, K, V and output projections (GPT-2 has "
                                   "them; the book's attention does not).")
-    gelu: str = _doc("erf", "'erf' (the exact GELU, Ch.9) or 'tanh' (GPT-2's approximation).")
+    gelu: str = _doc("erf", "'erf' (the exact GELU, Ch.9) or 'tanh' (GPT-2's approximation).", GELU_TYPES)
     store_masks: bool = _doc(True, "Keep the causal masks (and RoPE tables) in the state_dict, as the "
                                    "book's checkpoints do; False recomputes them from the shape instead.")
     # Options of the modern speedruns (modded-nanogpt, nanochat); all off by default, so the book's
@@ -178,8 +184,9 @@ class TrainConfig(_FromDict):
                             "{max_seq_len}.")
     lr: float = _doc(1e-3, "AdamW learning rate (the peak of a cosine {schedule}); with {optimizer} muon, "
                            "that of the weights outside the blocks' matrices.")
-    precision: str = _doc("fp32", "'fp32' or 'bf16' (autocast of the forward pass, Ch.20).")
-    schedule: str = _doc("constant", "'constant' or 'cosine' (warm-up, then cosine decay to 0, Ch.21).")
+    precision: str = _doc("fp32", "'fp32' or 'bf16' (autocast of the forward pass, Ch.20).", PRECISIONS)
+    schedule: str = _doc("constant", "'constant' or 'cosine' (warm-up, then cosine decay to 0, Ch.21).",
+                         SCHEDULES)
     warmup: int = _doc(0, "Warm-up steps of the cosine schedule.")
     max_grad_norm: float = _doc(0.0, "Clip the gradient norm to this value; 0 disables clipping.")
     val_every: int = _doc(0, "Print the validation loss every N steps (needs validation data); 0: never.")
@@ -193,7 +200,7 @@ class TrainConfig(_FromDict):
                               "gradients add up, the same update in 1/K of the activation memory.")
     optimizer: str = _doc("adamw", "'adamw' (the book's, for every weight) or 'muon': Muon (orthogonalised "
                                    "momentum) at {muon_lr} for the blocks' 2-D weights, AdamW at {lr} for "
-                                   "the embeddings, head, norms and biases.")
+                                   "the embeddings, head, norms and biases.", OPTIMIZERS)
     muon_lr: float = _doc(0.02, "Muon's learning rate (the peak of a cosine {schedule}); used with "
                                 "{optimizer} muon.")
 

@@ -141,3 +141,49 @@ def test_real_process_exit_status_and_stderr(workdir):
     assert result.stderr.splitlines() == [("mygpt: error: --num-heads 4 is not divisible by --num-kv-heads 3; "
                                            "use a --num-kv-heads that divides it (1, 2, 4)")]
     assert (workdir / "keep.ckpt").read_bytes() == SENTINEL
+
+
+# Every hint names options the command has: a flag in an error line (outside a quoted `mygpt OTHER ...`)
+# must be one of that command's. The cases cover each command's refusals of files, values and checkpoints.
+HINT_CASES = [
+    ["train", "missing.txt"], ["train", "text.txt", *TINY, "--seq-len", "16"],
+    ["train", "text.txt", *TINY, "--val-every", "2"], ["train", "text.txt", *TINY, "--output", "keep.ckpt"],
+    ["train", "text.txt", "--init", "tiny.ckpt", "--seq-len", "64", "--steps", "1"],
+    ["train", "text.txt", "--init", "tiny.ckpt", "--max-seq-len", "64", "--steps", "1"],
+    ["train", "text.txt", *TINY, "--resume", "tiny.ckpt"], ["train", "text.txt", *TINY, "--init", "missing.ckpt"],
+    ["generate", "--checkpoint", "missing.ckpt", "--prompt", "To"],
+    ["generate", "--checkpoint", "tiny.ckpt", "--prompt", "Zebra"],
+    ["generate", "--checkpoint", "tiny.ckpt", "--prompt", "To", "--top-k", "0"],
+    ["generate", "--checkpoint", "tiny.ckpt", "--prompt", "To", "--max-new-tokens", "-1"],
+    ["eval", "--checkpoint", "missing.ckpt", "text.txt"], ["eval", "--checkpoint", "tiny.ckpt", "missing.txt"],
+    ["eval", "--checkpoint", "tiny.ckpt", "text.txt", "--seq-len", "9"],
+    ["eval", "--checkpoint", "tiny.ckpt", "text.txt", "--batch-size", "0"],
+    ["info", "missing.ckpt"], ["info", "text.txt"], ["export-hf", "missing.ckpt", "out"],
+    ["import-hf", "missing-dir", "--output", "x.ckpt"], ["plot", "missing.ckpt"],
+    ["attention", "--checkpoint", "missing.ckpt", "--prompt", "To"],
+    ["attention", "--checkpoint", "tiny.ckpt", "--prompt", "To be, or not"],
+    ["prepare", "missing.txt", "--out", "prepared"], ["prepare", "text.txt", "--out", "p", "--val-split", "2"],
+    ["prepare", "text.txt", "--out", "p", "--workers", "-1"],
+]
+
+
+def _named_flags(line: str) -> set[str]:
+    """The --flags an error line names, leaving out those inside a quoted command of another verb."""
+    import re
+
+    line = re.sub(r"`mygpt [^`]*`", "", line)
+    return set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", line))
+
+
+@pytest.mark.parametrize("argv", HINT_CASES, ids=lambda argv: " ".join(argv)[:50])
+def test_error_hints_name_only_options_the_command_has(workdir, capsys, argv):
+    from mygpt.cli import _build_parser, command_options
+
+    with pytest.raises(SystemExit) as exit_info:
+        from mygpt.cli import main
+
+        main(argv)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.startswith("mygpt: error: "), err
+    unknown = _named_flags(err) - command_options(_build_parser(), argv[0])
+    assert not unknown, f"mygpt {argv[0]} suggests {sorted(unknown)}, which it does not have: {err}"

@@ -129,3 +129,46 @@ def test_sampling_weight_copies_follow_every_update(attn_bias):
     optimizer.step()
     with torch.no_grad():
         assert agrees()
+
+
+def _page_command(page: str, marker: str) -> list[str]:
+    """The arguments of the first ``mygpt`` line of ``page`` (in the repository) that contains ``marker``."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / page).read_text(encoding="utf-8").replace("\\\n", " ")
+    line = next(line for line in text.splitlines() if line.startswith("mygpt ") and marker in line)
+    return shlex.split(re.sub(r"\s+#.*$", "", line))[1:]
+
+
+def test_the_readme_fine_tuning_example_runs_on_a_short_context(tmp_path, monkeypatch, capsys):
+    """README's `mygpt train my_text.txt --init gpt2.ckpt ...` on a checkpoint whose context window (32) is
+    shorter than the book's --seq-len 64: under --init --seq-len defaults to what fits (the checkpoint's)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "my_text.txt").write_text(TEXT)
+    main(["train", "my_text.txt", *TINY, "--max-seq-len", "32", "--seq-len", "16", "--output", "gpt2.ckpt"])
+    argv = _page_command("README.md", "--init gpt2.ckpt")
+    main([*argv, "--steps", "2", "--print-every", "1", "--batch-size", "2"])  # the README's 300 steps, cut to 2
+    assert "saved checkpoint to tuned.ckpt" in capsys.readouterr().out
+    state = torch.load("tuned.ckpt", weights_only=True)["training_state"]
+    assert state["train_config"]["seq_len"] == 16  # the checkpoint's own training windows
+
+
+def test_fine_tuning_seq_len_defaults_and_refusals_name_a_value_that_works(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "my_text.txt").write_text(TEXT)
+    base = GPT.from_config(GPTConfig(vocab_size=17, embed_dim=8, num_heads=2, num_layers=1, max_seq_len=12))
+    from mygpt import CharTokenizer, save_checkpoint
+
+    save_checkpoint(base, CharTokenizer.from_text(TEXT), "gpt2.ckpt")  # no training state: an import's kind
+    argv = _page_command("docs/gpt2.md", "--init gpt2.ckpt")  # --seq-len 256, beyond this model's 12
+    fails_cleanly(argv, capsys, "--seq-len 256 exceeds the context window of --init gpt2.ckpt",
+                  "use --seq-len 12 or less, or leave it out")
+    fails_cleanly([*argv, "--seq-len", "8", "--max-seq-len", "256"], capsys,
+                  "leave --max-seq-len out (or give --max-seq-len 12)")
+    short = ["train", "my_text.txt", "--init", "gpt2.ckpt", "--steps", "1", "--batch-size", "2", "--device", "cpu",
+             "--output", "t.ckpt"]
+    main(short)
+    capsys.readouterr()
+    assert torch.load("t.ckpt", weights_only=True)["training_state"]["train_config"]["seq_len"] == 12

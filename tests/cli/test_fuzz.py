@@ -38,7 +38,7 @@ PATHS = {
 }
 # String arguments that are not paths.
 NOT_PATHS = {("generate", "prompt"), ("generate", "stop"), ("attention", "prompt"), ("plot", "label"),
-             ("train", "optimizer"), ("serve", "host")}
+             ("serve", "host")}
 
 # A valid invocation of each argument's command with the argument as X (everything else valid).
 X = "<X>"

@@ -127,6 +127,17 @@ def test_show_probs_leaves_stdout_alone_and_names_each_token(ckpt, capsys):
     assert text == plain and len(err.splitlines()) == 30 and err.startswith("sample 1 step 1: ")
 
 
+def test_samples_are_numbered_from_1_in_headers_text_and_json(ckpt, capsys):
+    """One numbering: the header of sample 2, its --show-probs text lines and its JSON rows all say 2."""
+    options = ["--num-samples", "2", "--seed", "5", "--max-new-tokens", "3"]
+    out, err = _generate(capsys, "--show-probs", *options)
+    assert "--- sample 2/2 (seed 6) ---" in out
+    assert [line.split(" step")[0] for line in err.splitlines()] == ["sample 1"] * 3 + ["sample 2"] * 3
+    _, rows = _json_probs(capsys, *options)
+    assert [(row["sample"], row["seed"], row["step"]) for row in rows] == [
+        (1, 5, 1), (1, 5, 2), (1, 5, 3), (2, 6, 1), (2, 6, 2), (2, 6, 3)]
+
+
 def test_show_probs_numbers_are_the_sampling_distribution(ckpt, capsys):
     _, rows = _json_probs(capsys, "--top-k", "3", "--temperature", "1")
     for row in rows:

@@ -134,6 +134,17 @@ def test_info_describes_the_checkpoint(run, capsys):
     assert f"({(run / 'tiny.ckpt').stat().st_size / 1000:.1f} KB)" in out
 
 
+def test_info_shows_the_seed_as_given_and_the_batch_seed_labelled(run, capsys):
+    main(["train", "text.txt", *TINY, "--seed", "5", "--output", "seeded.ckpt"])
+    capsys.readouterr()
+    main(["info", "seeded.ckpt"])
+    out = capsys.readouterr().out
+    assert "  seed: 5 (mygpt train --seed 5; the batches and dropout drew from batch_seed=47 = seed + 42)" in out
+    assert "batch_seed=47" in out and "seed=47" not in out.replace("batch_seed=47", "")
+    main(["info", "tiny.ckpt"])  # the default --seed 0: not the 42 of the batches
+    assert "  seed: 0 (mygpt train --seed 0;" in capsys.readouterr().out
+
+
 def test_info_of_a_checkpoint_without_training_state(run, capsys):
     ckpt = torch.load("tiny.ckpt", weights_only=True)
     del ckpt["torch_version"], ckpt["training_state"]

@@ -9,6 +9,7 @@ a stopped training run as the command that resumes it.
 
 import argparse
 import contextlib
+import functools
 import importlib
 import os
 import shlex
@@ -18,7 +19,7 @@ import warnings
 from .. import __version__
 from ..errors import MyGPTError, MyGPTNotice, MyGPTWarning, StdoutError, TrainingStopped
 from ..train.memory import is_out_of_memory
-from .common import flag
+from .common import CommandParser, flag
 
 __all__ = ["COMMANDS", "main", "resume_command"]
 
@@ -44,21 +45,34 @@ COMMANDS = {
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mygpt", description="Tiny GPT trainer and text generator.")
     parser.add_argument("--version", action="version", version=f"mygpt {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=CommandParser)
     for module in COMMANDS.values():
         importlib.import_module(f"{__name__}.{module}").add_parser(sub)
     return parser
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """mygpt's own notices and warnings as one line each on stderr, worded with flags; others as Python
+def _show_warning(name_of, message, category, filename, lineno, file=None, line=None) -> None:
+    """mygpt's own notices and warnings as one line each on stderr, worded with ``name_of``; others as Python
     shows them."""
     if isinstance(message, MyGPTNotice):
-        print(f"mygpt: {message.worded(flag)}", file=sys.stderr, flush=True)
+        print(f"mygpt: {message.worded(name_of)}", file=sys.stderr, flush=True)
     elif isinstance(message, MyGPTWarning):
-        print(f"mygpt: warning: {message.worded(flag)}", file=sys.stderr, flush=True)
+        print(f"mygpt: warning: {message.worded(name_of)}", file=sys.stderr, flush=True)
     else:
         print(warnings.formatwarning(message, category, filename, lineno, line), file=sys.stderr, end="")
+
+
+def command_options(parser: argparse.ArgumentParser, command: str) -> set[str]:
+    """The option strings of sub-command ``command`` (``--seq-len``, ...)."""
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return {name for action in sub.choices[command]._actions for name in action.option_strings}
+
+
+def namer(options: set[str]):
+    """How a command words a setting named by its field: its flag where the command has that option, else
+    the field's own name (``mygpt eval`` has no --max-seq-len: the model's max_seq_len), so a hint never
+    names an option the command lacks."""
+    return lambda field: flag(field) if flag(field) in options else field
 
 
 class _GuardedStdout:
@@ -102,13 +116,16 @@ def main(argv: list[str] | None = None) -> None:
     """
     _open_standard_streams()
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = _build_parser().parse_args(argv)
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    options = command_options(parser, args.command)
+    name_of = namer(options)
     stdout = sys.stdout
     sys.stdout = _GuardedStdout(stdout)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("always", MyGPTWarning)
-            warnings.showwarning = _show_warning
+            warnings.showwarning = functools.partial(_show_warning, name_of)
             args.func(args)
         sys.stdout.flush()  # a full disk shows here, not in the interpreter's last flush
     except StdoutError as err:
@@ -116,14 +133,15 @@ def main(argv: list[str] | None = None) -> None:
         print(f"mygpt: error: {err}", file=sys.stderr)
         sys.exit(2)
     except MyGPTError as err:
-        print(f"mygpt: error: {err.worded(flag)}", file=sys.stderr)
+        print(f"mygpt: error: {err.worded(name_of)}", file=sys.stderr)
         sys.exit(2)
     except (MemoryError, RuntimeError) as err:
         if not is_out_of_memory(err):
             raise
         detail = (str(err).strip() or type(err).__name__).splitlines()[0][:160]
-        print(f"mygpt: error: out of memory ({detail}); lower --batch-size, --seq-len or the model's size",
-              file=sys.stderr)
+        lower = [name for name in ("--batch-size", "--seq-len", "--max-new-tokens") if name in options]
+        hint = f"{', '.join(lower)} or the model's size" if lower else "the model's size"
+        print(f"mygpt: error: out of memory ({detail}); lower {hint}", file=sys.stderr)
         sys.exit(2)
     except TrainingStopped as stop:
         print(f"mygpt: stopped by {stop.signal_name} after step {stop.step} of {stop.steps}; saved a resumable "

@@ -14,6 +14,9 @@ PRECISION_HELP = ("Forward-pass precision. fp32 (default) is bit-deterministic; 
 FAST_HELP = ("Use the fast path (SDPA, fused kernels, torch.compile where it pays, KV-cache sampling). "
              "Same function, not bit-identical to the book's numbers.")
 DEVICES = ["auto", "cuda", "mps", "cpu"]
+# --bpe-train-bytes of train and prepare: one meaning, the book's rule (Ch.28: ``text[:N]``).
+BPE_TRAIN_UNIT = ("N counts the text's characters (the book's text[:N]), which are its bytes when it is "
+                  "ASCII; 0 is the whole corpus.")
 
 # Config fields whose flag is not simply the field name with dashes.
 _FLAGS = {"norm_type": "--norm", "position_type": "--position"}
@@ -25,30 +28,69 @@ def flag(field: str) -> str:
 
 
 class HelpFormatter(argparse.HelpFormatter):
-    """argparse's layout, except that an option marked ``help_below`` shows its help on the lines below.
+    """argparse's layout, plus two things every command's help gets from here rather than by hand.
 
-    The book's help lists some options bare (``--steps STEPS``); their help goes underneath so that
-    the book's option lines stay exactly as printed.
+    * An option marked ``help_below`` shows its help on the lines below its option line: the book lists
+      some options bare (``--steps STEPS``), and their option lines stay exactly as printed.
+    * After an option's help comes a paragraph of its own (so the book's help lines stay word for word
+      above it): the option's ``more`` text, then its default when the help does not state it, from the
+      value argparse uses (``default_note``), so the help cannot drift from the behaviour.
     """
 
     def _format_action(self, action: argparse.Action) -> str:
-        if not getattr(action, "help_below", False):
-            return super()._format_action(action)
-        help_text, action.help = action.help, None
+        below = getattr(action, "help_below", False)
+        help_text = action.help
+        if below:
+            action.help = None
         try:
-            header = super()._format_action(action)
+            text = super()._format_action(action)
         finally:
             action.help = help_text
         indent = min(self._action_max_length + 2, self._max_help_position)
-        lines = self._split_lines(self._expand_help(action), max(self._width - indent, 11))
-        return header + "".join(" " * indent + line + "\n" for line in lines)
+        width = max(self._width - indent, 11)
+        paragraphs = [self._expand_help(action)] if below and help_text else []
+        paragraphs += [p for p in (getattr(action, "more", None), default_note(action)) if p]
+        for paragraph in paragraphs:
+            text += "".join(" " * indent + line + "\n" for line in self._split_lines(paragraph, width))
+        return text
+
+
+def default_note(action: argparse.Action) -> str | None:
+    """"Default: X." for an option whose help does not say what it defaults to, from argparse's default;
+    None when the help says it (or the option is required, or is -h/--version)."""
+    said = f"{action.help or ''} {getattr(action, 'more', None) or ''}".lower()
+    if (not action.option_strings and action.nargs not in ("?", "*")) or action.help == argparse.SUPPRESS:
+        return None
+    if isinstance(action, (argparse._HelpAction, argparse._VersionAction)) or "default" in said:
+        return None
+    if action.required:
+        return None if "required" in said else "Required."
+    if action.default is None:
+        return None  # no value to show: the help must say what leaving it out means (tests/cli/test_help.py)
+    if action.default is False or action.default == []:
+        return "Default: off." if action.default is False else "Default: none."
+    return f"Default: {action.default}."
+
+
+class CommandParser(argparse.ArgumentParser):
+    """The parser of each sub-command: ``HelpFormatter`` unless a command asks for another."""
+
+    def __init__(self, *args, formatter_class=HelpFormatter, **kwargs):
+        super().__init__(*args, formatter_class=formatter_class, **kwargs)
+
+
+def option(parser: argparse.ArgumentParser, *names: str, help: str, more: str | None = None, below: bool = False,
+           **kwargs) -> argparse.Action:
+    """``parser.add_argument``, with ``more``: help shown as a paragraph after ``help`` (which the book's
+    options keep word for word), and ``below``: the help under the option line (the book's bare lines)."""
+    action = parser.add_argument(*names, help=help, **kwargs)
+    action.more, action.help_below = more, below
+    return action
 
 
 def add_below(parser: argparse.ArgumentParser, *names: str, help: str, **kwargs) -> argparse.Action:
-    """``parser.add_argument`` for an option whose help is shown below its (book) option line."""
-    action = parser.add_argument(*names, help=help, **kwargs)
-    action.help_below = True
-    return action
+    """``option`` for an option whose help is shown below its (book) option line."""
+    return option(parser, *names, help=help, below=True, **kwargs)
 
 
 def sample(model, tokenizer, prompt: str, device: torch.device, *, max_new_tokens: int,

@@ -21,7 +21,6 @@ from .common import (
     DEVICES,
     FAST_HELP,
     PRECISION_HELP,
-    HelpFormatter,
     add_below,
 )
 
@@ -34,8 +33,7 @@ _ESCAPES = {"n": "\n", "t": "\t", "\\": "\\"}
 
 def add_parser(sub) -> None:
     """Register ``mygpt generate`` (the book's options in its order, then mygpt's)."""
-    g = sub.add_parser("generate", help="Generate text from a checkpoint.", description=DESCRIPTION,
-                       formatter_class=HelpFormatter)
+    g = sub.add_parser("generate", help="Generate text from a checkpoint.", description=DESCRIPTION)
     add_below(g, "--checkpoint", required=True, help="Checkpoint written by `mygpt train`.")
     add_below(g, "--prompt", required=True,
               help="Text to continue; only characters the model saw in training.")
@@ -62,9 +60,10 @@ def add_parser(sub) -> None:
                         "add up to at least P (0 < P <= 1), e.g. 0.9; a --top-k as large as the vocabulary "
                         "lets top-p alone decide. Default: off.")
     g.add_argument("--num-samples", type=int, default=1, metavar="N",
-                   help="Samples to draw, one after the other; sample i (from 0) uses seed --seed + i, so "
-                        "`--seed S+i` alone reprints it. With N > 1 each starts with a line "
-                        "'--- sample i/N (seed S+i) ---'. Default: 1.")
+                   help="Samples to draw, one after the other, numbered from 1 (in the headers and in "
+                        "--show-probs): sample 1 uses --seed S, sample 2 S+1, and so on, so `--seed S+1` "
+                        "alone reprints sample 2. With N > 1 each starts with a line "
+                        "'--- sample 2/N (seed S+1) ---'. Default: 1.")
     g.add_argument("--stop", action="append", default=[], metavar="STR",
                    help="End a sample where this text appears in the generated text; the stop text itself is "
                         "not printed. "
@@ -74,7 +73,7 @@ def add_parser(sub) -> None:
                    help="For each generated token, print on stderr its probability (as sampled, and the "
                         f"model's own before temperature/top-k/top-p) and the {SHOWN_ALTERNATIVES} most "
                         "likely tokens: as text lines, or 'json' (one object per line). stdout is "
-                        "unchanged.")
+                        "unchanged. Default: off; given without a value: text.")
     g.set_defaults(func=_generate_command)
 
 
@@ -135,16 +134,17 @@ def _generate_command(args: argparse.Namespace) -> None:
         for i in range(request.num_samples):
             if request.num_samples > 1:
                 print(f"--- sample {i + 1}/{request.num_samples} (seed {request.seed + i}) ---")
-            _sample(model, tokenizer, request, device, precision, i)
+            _sample(model, tokenizer, request, device, precision, i + 1)
     except KeyboardInterrupt:
         sys.stdout.flush()
         print("mygpt: interrupted; the text printed so far is kept", file=sys.stderr)
         sys.exit(130)
 
 
-def _sample(model, tokenizer, request: Request, device: torch.device, precision: str, index: int) -> None:
-    """Seed, print the prompt, then stream the continuation to stdout; end the sample with a newline."""
-    seed = request.seed + index
+def _sample(model, tokenizer, request: Request, device: torch.device, precision: str, number: int) -> None:
+    """Sample ``number`` (from 1, as everywhere): seed, print the prompt, then stream the continuation to
+    stdout; end the sample with a newline."""
+    seed = request.seed + number - 1
     set_seed(seed)
     ids = tokenizer.encode(request.prompt).unsqueeze(0).to(device)
     _write(tokenizer.decode(ids[0]))
@@ -153,9 +153,9 @@ def _sample(model, tokenizer, request: Request, device: torch.device, precision:
                    top_p=request.top_p)
     try:
         with forward_precision(device, precision):
-            for number, step in enumerate(steps, 1):
+            for step_number, step in enumerate(steps, 1):
                 if request.show_probs:
-                    _show_probs(step, tokenizer, request.show_probs, number, index, seed)
+                    _show_probs(step, tokenizer, request.show_probs, step_number, number, seed)
                 _write(text.push(step.ids[0, 0]))
                 if text.stopped:
                     break
@@ -163,13 +163,14 @@ def _sample(model, tokenizer, request: Request, device: torch.device, precision:
         _write(text.finish() + "\n")
 
 
-def _show_probs(step: Step, tokenizer, form: str, number: int, index: int, seed: int) -> None:
-    """One line on stderr: the token drawn, its probability, and the most likely alternatives."""
+def _show_probs(step: Step, tokenizer, form: str, number: int, sample: int, seed: int) -> None:
+    """One line on stderr: the token drawn (step ``number`` of sample ``sample``, both from 1), its
+    probability, and the most likely alternatives."""
     report = step_report(step, tokenizer.decode, SHOWN_ALTERNATIVES)
     if form == "json":
-        line = json.dumps({"sample": index, "seed": seed, "step": number, **report}, ensure_ascii=False)
+        line = json.dumps({"sample": sample, "seed": seed, "step": number, **report}, ensure_ascii=False)
     else:
         alternatives = ", ".join(f"{e['token']!r} {e['p']:.4f}" for e in report["top"])
-        line = (f"sample {index + 1} step {number}: {report['token']!r} p={report['p']:.4f} "
+        line = (f"sample {sample} step {number}: {report['token']!r} p={report['p']:.4f} "
                 f"(model {report['model_p']:.4f}) | top: {alternatives}")
     print(line, file=sys.stderr, flush=True)

@@ -5,6 +5,7 @@ import textwrap
 
 from ..analysis.model_card import model_card
 from ..checkpoint import non_finite_weights, read_checkpoint, rebuild
+from .train import BATCH_SEED_OFFSET
 
 DESCRIPTION = ("Describe a checkpoint: file size, the torch version that saved it, the tokenizer and its "
                "vocabulary, the model's configuration, its parameters by module, and the training state "
@@ -42,9 +43,22 @@ def _training_lines(training: dict | None) -> list[str]:
     step = "?" if training["step"] is None else training["step"]
     saved = training["saved"]
     lines = [f"training:     step {step}" + (f" ({' and '.join(saved)} state saved)" if saved else "")]
-    if training["settings"] is not None:
-        lines.append(_wrapped("  ", training["settings"]))
+    settings = training["settings"]
+    if settings is not None:
+        if isinstance(settings.get("seed"), int):
+            lines.append(_seed_line(settings["seed"]))
+        lines.append(_wrapped("  ", {("batch_seed" if k == "seed" else k): v for k, v in settings.items()}))
     return lines
+
+
+def _seed_line(batch_seed: int) -> str:
+    """The seed as the user gave it to ``mygpt train --seed`` (the batches drew from it + 42), and the batch
+    seed it was turned into, labelled; a batch seed below 42 was set through ``TrainConfig`` directly."""
+    seed = batch_seed - BATCH_SEED_OFFSET
+    if seed < 0:
+        return f"  seed: none given to mygpt train (batch_seed={batch_seed}, set in TrainConfig)"
+    return (f"  seed: {seed} (mygpt train --seed {seed}; the batches and dropout drew from batch_seed={batch_seed}"
+            f" = seed + {BATCH_SEED_OFFSET})")
 
 
 def _info_command(args: argparse.Namespace) -> None:

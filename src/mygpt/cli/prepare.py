@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from ..data.prepare import DEFAULT_BPE_TRAIN_BYTES, check_workers, prepare
 from ..tokenizer import TOKENIZERS
-from .common import HelpFormatter
+from .common import BPE_TRAIN_UNIT
 
 DESCRIPTION = ("Reads the inputs as one stream (files in the order given, folders' files in sorted "
                "order), builds the tokenizer, encodes on all cores and writes tokenizer.json, "
@@ -23,18 +23,21 @@ DESCRIPTION = ("Reads the inputs as one stream (files in the order given, folder
 def add_parser(sub) -> None:
     """Register ``mygpt prepare``."""
     p = sub.add_parser("prepare", help="Tokenize a corpus bigger than memory into shards for training.",
-                       description=DESCRIPTION, formatter_class=HelpFormatter)
+                       description=DESCRIPTION)
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="UTF-8 text files or folders of them.")
     p.add_argument("--out", required=True, help="New (or empty) folder to write the prepared data into.")
     kinds = [f"'{kind}' ({cls.about}{', needs ' + cls.extra if cls.extra else ''})"
              for kind, cls in TOKENIZERS.items()]
     p.add_argument("--tokenizer", default="char", choices=list(TOKENIZERS),
                    help=f"Tokenizer: {', '.join(kinds[:-1])} or {kinds[-1]}. Default: char.")
+    merging = " and ".join(f"'{kind}'" for kind, cls in TOKENIZERS.items() if cls.learns_merges)
     p.add_argument("--num-merges", type=int, default=1024,
-                   help="Number of BPE merges (tokenizers other than char). Default: 1024.")
+                   help=f"Number of BPE merges, for the kinds that learn merges ({merging}). Default: 1024.")
     p.add_argument("--bpe-train-bytes", type=int, default=DEFAULT_BPE_TRAIN_BYTES,
-                   help="Train BPE on the first N characters of the corpus (0 = the whole corpus, held in "
-                        f"memory while training). Default: {DEFAULT_BPE_TRAIN_BYTES:,}.")
+                   help=f"Learn the BPE merges from the first N of the corpus. {BPE_TRAIN_UNIT} Default: "
+                        f"{DEFAULT_BPE_TRAIN_BYTES:,} (10 MB of ASCII), where mygpt train's is 0: the whole "
+                        "corpus would be held in memory while the merges are learned, and prepare is for "
+                        "corpora bigger than memory.")
     p.add_argument("--val-split", type=float, default=0.0,
                    help="Fraction of the tokens (the last ones) held out for validation, as in mygpt "
                         "train. Default: 0.0.")

@@ -87,7 +87,7 @@ def _start(args: list[str], cwd) -> tuple[subprocess.Popen, str]:
     raise AssertionError(f"mygpt serve did not start: {process.stderr.read()}")
 
 
-def test_ctrl_c_ends_the_running_generations_and_the_server_cleanly(checkpoints):
+def test_ctrl_c_ends_the_running_generations_and_the_server_cleanly(checkpoints, ctrl_c_reaches_children):
     process, base = _start(["char.ckpt", "bpe.ckpt", "--max-new-tokens", "100000"], checkpoints)
     try:
         assert [m["name"] for m in httpx.get(f"{base}/api/models").json()["models"]] == ["char", "bpe"]

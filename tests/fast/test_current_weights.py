@@ -17,9 +17,9 @@ from mygpt.train import loop, train
 from mygpt.train.optim import make_optimizer
 
 
-def _model(bias: bool = False) -> GPT:
+def _model(bias: bool = False, **options) -> GPT:
     set_seed(0)
-    return GPT(12, 16, 2, 2, max_seq_len=8, attn_bias=bias)
+    return GPT(12, 16, 2, 2, max_seq_len=8, attn_bias=bias, **options)
 
 
 def _fast_equals_exact(model: GPT, ids: torch.Tensor) -> bool:
@@ -35,9 +35,10 @@ def _fast_equals_exact(model: GPT, ids: torch.Tensor) -> bool:
     return torch.allclose(outside, exact, atol=1e-5) and torch.allclose(inside, exact, atol=1e-5)
 
 
+@pytest.mark.parametrize("options", [{}, {"untied_head": True, "logit_softcap": 5.0}], ids=["tied", "untied"])
 @pytest.mark.parametrize("fused", [True, False])
-def test_copies_never_outlive_an_optimizer_step(fused):
-    model = _model(bias=True).eval()
+def test_copies_never_outlive_an_optimizer_step(fused, options):
+    model = _model(bias=True, **options).eval()
     ids = torch.arange(8).unsqueeze(0) % 12
     optimizer = make_optimizer(model, 0.05, fast=fused)
     with kept_copies(model), torch.no_grad():
